@@ -1,0 +1,89 @@
+package image
+
+import (
+	"encoding/json"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sys/unix"
+)
+
+// An ingest is one command's addition of content to the store (an import,
+// a load, later a pull or a build step). It owns a scratch directory and
+// holds the garbage-collection lock shared, so that blobs and layers it has
+// placed but not yet named in index.json cannot be collected under it.
+type ingest struct {
+	s      *Store
+	work   workDir
+	unlock func()
+}
+
+func (s *Store) beginIngest() (*ingest, error) {
+	unlock, err := s.lockFile(gcLock, unix.LOCK_SH)
+	if err != nil {
+		return nil, err
+	}
+	work, err := s.newWorkDir()
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	return &ingest{s: s, work: work, unlock: unlock}, nil
+}
+
+// end removes the scratch directory and releases the lock. Content the
+// ingest placed but did not name is collected by the next garbage
+// collection.
+func (in *ingest) end() error {
+	err := in.work.remove()
+	in.unlock()
+	return err
+}
+
+// addImage stores config and a manifest naming it and layers (whose blobs
+// must already be in the store), then names the manifest in index.json
+// with tags. The image becomes visible to other commands only at this last
+// step.
+func (in *ingest) addImage(config []byte, layers []ocispec.Descriptor, tags []Reference,
+	parent digest.Digest) (*Image, error) {
+
+	configDigest, err := in.s.putBlob(in.work, config)
+	if err != nil {
+		return nil, err
+	}
+	manifest := ocispec.Manifest{
+		Versioned: specsVersion,
+		MediaType: ocispec.MediaTypeImageManifest,
+		Config: ocispec.Descriptor{
+			MediaType: ocispec.MediaTypeImageConfig,
+			Digest:    configDigest,
+			Size:      int64(len(config)),
+		},
+		Layers: layers,
+	}
+	if layers == nil {
+		manifest.Layers = []ocispec.Descriptor{}
+	}
+	data, err := json.Marshal(manifest)
+	if err != nil {
+		return nil, err
+	}
+	manifestDigest, err := in.s.putBlob(in.work, data)
+	if err != nil {
+		return nil, err
+	}
+
+	desc := ocispec.Descriptor{
+		MediaType: ocispec.MediaTypeImageManifest,
+		Digest:    manifestDigest,
+		Size:      int64(len(data)),
+	}
+	err = in.s.updateIndex(func(idx *ocispec.Index) error {
+		addRefs(idx, desc, tags, parent)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return in.s.Lookup("sha256:" + configDigest.Encoded())
+}
