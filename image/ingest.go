@@ -40,6 +40,10 @@ func (in *ingest) end() error {
 	return err
 }
 
+// testHookBeforeIndex, set only by tests, runs when an image's content is
+// all in place but not yet named: the worst moment for a crash.
+var testHookBeforeIndex func()
+
 // addImage stores config and a manifest naming it and layers (whose blobs
 // must already be in the store), then names the manifest in index.json
 // with tags. The image becomes visible to other commands only at this last
@@ -77,6 +81,9 @@ func (in *ingest) addImage(config []byte, layers []ocispec.Descriptor, tags []Re
 		MediaType: ocispec.MediaTypeImageManifest,
 		Digest:    manifestDigest,
 		Size:      int64(len(data)),
+	}
+	if testHookBeforeIndex != nil {
+		testHookBeforeIndex()
 	}
 	err = in.s.updateIndex(func(idx *ocispec.Index) error {
 		addRefs(idx, desc, tags, parent)

@@ -134,7 +134,7 @@ func (s *Store) recover() error {
 	for _, e := range entries {
 		pidText, _, _ := strings.Cut(e.Name(), "-")
 		pid, err := strconv.Atoi(pidText)
-		if err == nil && pid != os.Getpid() && processAlive(pid) {
+		if err == nil && (pid == os.Getpid() || processAlive(pid)) {
 			continue
 		}
 		stale = append(stale, e.Name())
@@ -171,9 +171,10 @@ func processAlive(pid int) bool {
 
 // writeFileAtomic writes data to a temporary file in tmp, fsyncs it and
 // renames it over name, so that readers see the old or the new content and
-// never a part of it.
+// never a part of it. The temporary name starts with our PID, like a work
+// directory, so that recover knows whose it is.
 func writeFileAtomic(name string, data []byte, tmp string) (err error) {
-	f, err := os.CreateTemp(tmp, filepath.Base(name)+".*")
+	f, err := os.CreateTemp(tmp, fmt.Sprintf("%d-%s.*", os.Getpid(), filepath.Base(name)))
 	if err != nil {
 		return err
 	}
