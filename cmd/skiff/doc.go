@@ -1,0 +1,68 @@
+// Command skiff is the command-line front end of the skiff container
+// engine: it turns what the user types into calls on the packages below it
+// and turns their answers and errors into text and an exit code.
+//
+// # How a tool like docker is put together
+//
+// A command line such as
+//
+//	skiff --root /tmp/store image ls --digests busybox
+//
+// is read in three passes.
+//
+//  1. Global flags. Everything before the first word that is not a flag
+//     belongs to skiff itself (--root, --debug, --version). The global
+//     flag set is told to stop at that word (pflag's SetInterspersed(false)),
+//     so a flag after the command name is never mistaken for a global one.
+//     --root falls back to the SKIFF_ROOT environment variable and then to
+//     /var/lib/skiff.
+//  2. The dispatcher. The next words name a command in a small tree: a
+//     command either acts (images, rmi) or groups others (image). Docker
+//     keeps old top-level names such as "docker images" next to the newer
+//     grouped "docker image ls"; skiff does the same, and both names build
+//     the same command. The tree is built afresh for every command line.
+//  3. The command's own flags. Each command owns a [pflag.FlagSet], parsed
+//     with ContinueOnError so that the dispatcher, not the flag package,
+//     decides what the user sees. What remains are the arguments, whose
+//     count each command declares.
+//
+// Every command gets the same small context: the standard streams, one
+// [log/slog] logger (debug level with --debug, warnings otherwise) and the
+// store root. Nothing is global, which is what lets the scenario tests run
+// the whole program in-process.
+//
+// # Output
+//
+// Tables are written through [text/tabwriter] with Docker's columns, sizes
+// in decimal units (4.26MB) and ages in coarse words ("2 hours ago"). JSON
+// from inspect has the field names of docker image inspect, so the same
+// --format templates work.
+//
+// # Errors and exit codes
+//
+// Packages return errors; only this command prints them, in exactly one
+// line on stderr: "skiff: <message>", or Docker's "Error: No such image:
+// <name>" for a reference that names nothing. The mapping from error to
+// exit code lives in one function, [exitCode]:
+//
+//   - 0: success.
+//   - 1: the command ran and failed (no such image, a corrupt archive).
+//   - 125: a usage error (unknown command or flag, bad flag value, wrong
+//     number of arguments); a second line names the --help to read.
+//
+// Docker itself uses 125 for usage errors of docker run and 1 or 125
+// elsewhere; skiff uses 125 for every usage error, so that later commands
+// that run containers can pass the container's own exit code through
+// without it ever being confused with a typing mistake.
+//
+// # Limitations
+//
+//   - No daemon and no API: each command opens the store, acts and exits.
+//     Docker's CLI talks to dockerd over a socket instead.
+//   - import reads files and stdin only, never a URL.
+//   - No shell completion, no --filter flags and no table templates for
+//     images or history (docker images --format); inspect --format exists.
+//   - load and save print no progress bars; load --quiet is accepted and
+//     changes nothing.
+//   - skiff inspect looks at images only, until containers exist.
+package main
