@@ -51,9 +51,33 @@ var testHookBeforeIndex func()
 func (in *ingest) addImage(config []byte, layers []ocispec.Descriptor, tags []Reference,
 	parent digest.Digest) (*Image, error) {
 
-	configDigest, err := in.s.putBlob(in.work, config)
+	desc, err := in.storeImage(config, layers)
 	if err != nil {
 		return nil, err
+	}
+	if testHookBeforeIndex != nil {
+		testHookBeforeIndex()
+	}
+	err = in.s.updateIndex(func(idx *ocispec.Index) error {
+		addRefs(idx, desc, tags, parent)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return in.s.Lookup("sha256:" + digest.FromBytes(config).Encoded())
+}
+
+// storeImage stores config and a manifest naming it and layers (whose blobs
+// must already be in the store), and returns the manifest's descriptor.
+// Nothing names the image yet: addImage names it at once, and Load names
+// all the images of an archive together at the end.
+func (in *ingest) storeImage(config []byte,
+	layers []ocispec.Descriptor) (ocispec.Descriptor, error) {
+
+	configDigest, err := in.s.putBlob(in.work, config)
+	if err != nil {
+		return ocispec.Descriptor{}, err
 	}
 	manifest := ocispec.Manifest{
 		Versioned: specsVersion,
@@ -70,11 +94,11 @@ func (in *ingest) addImage(config []byte, layers []ocispec.Descriptor, tags []Re
 	}
 	data, err := json.Marshal(manifest)
 	if err != nil {
-		return nil, err
+		return ocispec.Descriptor{}, err
 	}
 	manifestDigest, err := in.s.putBlob(in.work, data)
 	if err != nil {
-		return nil, err
+		return ocispec.Descriptor{}, err
 	}
 
 	desc := ocispec.Descriptor{
@@ -82,15 +106,5 @@ func (in *ingest) addImage(config []byte, layers []ocispec.Descriptor, tags []Re
 		Digest:    manifestDigest,
 		Size:      int64(len(data)),
 	}
-	if testHookBeforeIndex != nil {
-		testHookBeforeIndex()
-	}
-	err = in.s.updateIndex(func(idx *ocispec.Index) error {
-		addRefs(idx, desc, tags, parent)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return in.s.Lookup("sha256:" + configDigest.Encoded())
+	return desc, nil
 }

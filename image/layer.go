@@ -79,8 +79,9 @@ func (s *Store) ingestLayer(w workDir, r io.Reader, want ocispec.Descriptor,
 		return desc, layerInfo{}, err
 	}
 	if wantDiffID != "" && res.DiffID != wantDiffID {
-		return desc, layerInfo{}, fmt.Errorf("layer %s: uncompressed content has diffID %s, "+
-			"but the image config says %s: %w", want.Digest, res.DiffID, wantDiffID, ErrDigestMismatch)
+		return desc, layerInfo{}, fmt.Errorf("layer blob %s: uncompressed content has diffID %s, "+
+			"but the image config says %s: %w", blobName(want.Digest), res.DiffID, wantDiffID,
+			ErrDigestMismatch)
 	}
 
 	wantSize := int64(-1)
@@ -127,6 +128,14 @@ func (s *Store) placeLayer(tmpLayer string, info layerInfo) error {
 	}
 	s.log.Debug("layer unpacked", "diff_id", info.DiffID, "path", s.LayerDir(info.DiffID))
 	return nil
+}
+
+// blobName names a blob in a message, also before its digest is known.
+func blobName(d digest.Digest) string {
+	if d == "" {
+		return "(digest not yet known)"
+	}
+	return d.String()
 }
 
 // hasLayer reports whether the layer with this diffID is unpacked.
