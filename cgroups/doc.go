@@ -1,0 +1,169 @@
+// Package cgroups puts each container in its own control group, limits its
+// memory, CPU time and number of tasks, and freezes, counts and kills its
+// processes as one unit. It works on the three layouts found on Linux
+// hosts: cgroup v1, cgroup v2, and the hybrid of both.
+//
+// # Control groups
+//
+// A control group (cgroup) is a set of processes. Groups form a tree, a
+// hierarchy, shown as directories of a pseudo file system: mkdir(2) makes
+// a group, rmdir(2) removes an empty one, and writing a PID to the file
+// cgroup.procs moves that process, with all its threads, into the group.
+// A child process starts in its parent's group.
+//
+// Controllers (memory, cpu, pids, freezer, ...) act on the groups of the
+// hierarchy they are bound to. Each adds control files to every group:
+// memory.max or memory.limit_in_bytes caps memory, pids.max caps the task
+// count. Reading a file reports; writing applies at once, or fails with
+// the kernel's reason as errno (EINVAL, EBUSY). A controller is bound to
+// exactly one hierarchy at a time.
+//
+// # v1, v2 and hybrid
+//
+// cgroup v1 ("legacy") has one hierarchy per controller, each its own
+// mount of file system type cgroup; the super options name the
+// controllers, and some are mounted together (rw,cpu,cpuacct). A process
+// has a group in each hierarchy, possibly different ones. cgroup v2
+// ("unified") has a single hierarchy, type cgroup2, for all controllers.
+// A hybrid host mounts both: the controllers stay on v1, and a cgroup2
+// mount without them (or with a few) is there for process tracking.
+//
+// This machine is hybrid, the layout systemd used for years:
+//
+//	/sys/fs/cgroup/               tmpfs
+//	├── memory/                   cgroup  rw,memory
+//	│   └── skiff/<id>/           memory.limit_in_bytes, memory.oom_control
+//	├── cpu/                      cgroup  rw,cpu
+//	│   └── skiff/<id>/           cpu.cfs_quota_us, cpu.cfs_period_us
+//	├── cpuacct/                  cgroup  rw,cpuacct   (cpuacct.usage)
+//	├── pids/                     cgroup  rw,pids      (pids.max)
+//	├── freezer/                  cgroup  rw,freezer   (freezer.state)
+//	├── cpuset/ devices/ blkio/   cgroup  (not used by skiff)
+//	├── systemd/                  cgroup  rw,name=systemd (no controller)
+//	└── unified/                  cgroup2 (cgroup.controllers: hugetlb)
+//	    └── skiff/<id>/           cgroup.procs, cgroup.freeze, cgroup.kill
+//
+// Most VMs today are unified:
+//
+//	/sys/fs/cgroup/               cgroup2
+//	├── cgroup.controllers        "cpuset cpu io memory hugetlb pids"
+//	├── cgroup.subtree_control    "cpu memory pids" (what children get)
+//	└── skiff/
+//	    ├── cgroup.subtree_control  "cpu memory pids"
+//	    └── <id>/                 memory.max, cpu.max, pids.max,
+//	                              cgroup.procs, cgroup.freeze, cgroup.kill
+//
+// [Detect] tells the layouts apart from the cgroup and cgroup2 mounts in
+// /proc/self/mountinfo (checked with statfs(2)), not from guessed paths.
+// A process's groups are listed in /proc/<pid>/cgroup, one line per
+// hierarchy: "4:memory:/process_api/5e38" for v1, "0::/" for v2 (see
+// [Memberships]).
+//
+// # Where skiff puts a group
+//
+// A group is named like "skiff/<container-id>" and made below the root of
+// every hierarchy skiff uses, as Docker's cgroupfs driver does with
+// "docker/<id>", not below the group skiff itself runs in. On this
+// machine skiff runs in the memory group /process_api/<hex>. Nesting
+// containers under it would work on v1, but not on v2: there a group
+// other than the root may hold processes or hand controllers to its
+// children, not both ("no internal processes"), and skiff's own group
+// holds skiff. Being root, skiff may make groups at every root (checked on
+// this machine, where the memory root is writable although skiff's group
+// is nested); a container then leaves skiff's group in every hierarchy.
+//
+// In v2 a controller reaches a group only if every ancestor lists it in
+// cgroup.subtree_control, so [Create] writes "+memory", "+cpu" and
+// "+pids" there level by level: the root, then "skiff". The root offers
+// a controller (lists it in cgroup.controllers) only if no v1 hierarchy
+// holds it; that is why a hybrid host's v2 groups get no controllers.
+//
+// On a hybrid host a group is made in the v1 hierarchies (memory, cpu,
+// cpuacct, pids, freezer) and also in the v2 one, where it gets no limits
+// but gains what v2 does better: cgroup.kill, cgroup.freeze, and a clean
+// root for a cgroup namespace. systemd and runc do the same.
+//
+// # The files skiff writes
+//
+//	                v1 (legacy, hybrid)             v2 (unified)
+//	memory          memory.limit_in_bytes = N       memory.max = N
+//	no swap escape  memory.memsw.limit_in_bytes = N memory.swap.max = 0
+//	--cpus 0.5      cpu.cfs_period_us = 100000      cpu.max = "50000 100000"
+//	                cpu.cfs_quota_us = 50000
+//	--pids-limit    pids.max = N                    pids.max = N
+//	join            cgroup.procs = PID (each)       cgroup.procs = PID
+//	freeze          freezer.state = FROZEN          cgroup.freeze = 1
+//	kill            (freeze, SIGKILL each, thaw)    cgroup.kill = 1
+//
+// The swap files exist only where the kernel accounts swap; skiff skips
+// them when absent. Every write is logged at debug level with its path and
+// value, so `skiff --debug run -m 32m` shows exactly what the kernel was
+// told.
+//
+// # Out of memory
+//
+// A group over its memory limit first has its pages reclaimed; when
+// nothing more can be reclaimed the kernel's OOM killer kills a process of
+// the group (the largest) with SIGKILL, and counts it in oom_kill: v2
+// memory.events, v1 memory.oom_control (Linux 4.13 and later). The
+// process's parent only sees "killed by signal 9", which Docker reports
+// as exit code 137; [Cgroup.OOMKilled] tells that it was the OOM killer.
+//
+// # Killing a whole group
+//
+// Signalling each PID read from cgroup.procs races with fork(2): a child
+// born after the read escapes. Linux 5.14 added cgroup.kill to v2: one
+// write kills every process of the group and its descendants. Without it,
+// [Cgroup.Kill] freezes the group (frozen tasks cannot fork), signals
+// every listed process, thaws it so that the signals are acted on, and
+// repeats until the group is empty. Zombies are not listed in
+// cgroup.procs, but pids.current counts them until they are reaped.
+//
+// # References
+//
+//   - cgroups(7): https://man7.org/linux/man-pages/man7/cgroups.7.html
+//   - Documentation/admin-guide/cgroup-v2.rst:
+//     https://docs.kernel.org/admin-guide/cgroup-v2.html
+//   - Documentation/admin-guide/cgroup-v1/ (cgroups.rst, memory.rst,
+//     freezer-subsystem.rst, pids.rst):
+//     https://docs.kernel.org/admin-guide/cgroup-v1/
+//   - Documentation/scheduler/sched-bwc.rst (CFS bandwidth, cfs_quota_us):
+//     https://docs.kernel.org/scheduler/sched-bwc.html
+//   - proc_pid_mountinfo(5), statfs(2)
+//
+// # Limitations
+//
+//   - Memory, CPU quota and task count only: no block I/O (blkio, io), no
+//     cpuset pinning, CPU shares or weights, no device rules (v1 devices,
+//     v2 eBPF), no hugetlb, no memory reservation or oom.group.
+//   - The cgroupfs way only: skiff writes the files itself. A host whose
+//     groups systemd manages would rather have it asked over D-Bus for a
+//     transient scope, as runc's systemd driver does.
+//   - Root only. Rootless containers need a group delegated by systemd
+//     (user@.service), below skiff's own, which means first moving skiff
+//     into a leaf of it because of "no internal processes".
+//   - No fallback when the root of a hierarchy cannot be written (a
+//     read-only /sys/fs/cgroup in an unprivileged container): Create fails.
+//   - v1 hierarchies other than memory, cpu, cpuacct, pids and freezer are
+//     not joined: a container stays in skiff's group for cpuset, devices,
+//     blkio and systemd's name=systemd.
+//   - When a hierarchy is mounted twice, the first mount in mountinfo is
+//     used; statfs(2) catches one that has been mounted over.
+//   - Threaded v2 groups (cgroup.type "threaded") are not supported.
+//
+// # What this machine cannot test
+//
+// The tests run on a hybrid host whose cgroup2 mount holds no controller
+// skiff uses (only hugetlb). There the v2 code runs for real where the
+// kernel allows it: making groups, enabling a controller level by level
+// through cgroup.subtree_control (with hugetlb, since memory, cpu and pids
+// are bound to v1), moving processes, cgroup.freeze with cgroup.events,
+// cgroup.kill, cpu.stat. The v2 limit files memory.max, memory.swap.max,
+// cpu.max and pids.max, and v2 memory.events and memory.current, exist
+// only where those controllers are bound to cgroup2: here they are checked
+// against a fake tree in a temporary directory, as are co-mounted v1
+// hierarchies (cpu,cpuacct). The kernel's EBUSY for "no internal
+// processes" is not reached. The v1 code runs in full, limits and all, and
+// the pure-v1 path (freezer.state, freeze-and-kill without cgroup.kill)
+// runs by leaving out the cgroup2 mount.
+package cgroups

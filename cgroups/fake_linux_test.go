@@ -1,0 +1,490 @@
+package cgroups
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// These tests run the code of every layout against fake hierarchies:
+// plain directories and files in a temporary directory, listed in a fake
+// mountinfo. They need no root, and reach what this host's kernel cannot
+// show: v2 limit files, and v1 hierarchies mounted together.
+
+// fakeMount is a hierarchy of a fake host: its mount point below the
+// fake root, and its v1 super options, or "" for cgroup2.
+type fakeMount struct {
+	point, options string
+}
+
+// fakeHost writes files (path below the root: content) into a new
+// temporary root, and the layout of mounts into a fake mountinfo, then
+// reads that layout back as readLayout does for the real host.
+func fakeHost(t *testing.T, mounts []fakeMount, files map[string]string) (string, layout) {
+	t.Helper()
+	root := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var b strings.Builder
+	for i, m := range mounts {
+		if err := os.MkdirAll(filepath.Join(root, m.point), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		fstype, options := "cgroup", m.options
+		if options == "" {
+			fstype, options = "cgroup2", "rw"
+		}
+		fmt.Fprintf(&b, "%d 1 0:%d / %s rw,relatime - %s %s %s\n",
+			30+i, 30+i, filepath.Join(root, m.point), fstype, fstype, options)
+	}
+	mountinfo := filepath.Join(root, "mountinfo")
+	if err := os.WriteFile(mountinfo, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	l, err := readLayout(mountinfo)
+	if err != nil {
+		t.Fatalf("readLayout() error: %v", err)
+	}
+	return root, l
+}
+
+// writeLog is a [slog.Handler] that keeps the "cgroup write" debug lines
+// as "path=value", with path relative to root.
+type writeLog struct {
+	root   string
+	mu     sync.Mutex
+	writes []string
+}
+
+func (w *writeLog) Enabled(context.Context, slog.Level) bool { return true }
+func (w *writeLog) WithAttrs([]slog.Attr) slog.Handler       { return w }
+func (w *writeLog) WithGroup(string) slog.Handler            { return w }
+
+func (w *writeLog) Handle(_ context.Context, r slog.Record) error {
+	if r.Message != "cgroup write" {
+		return nil
+	}
+	var path, value string
+	r.Attrs(func(a slog.Attr) bool {
+		switch a.Key {
+		case "path":
+			path, _ = filepath.Rel(w.root, a.Value.String())
+		case "value":
+			value = a.Value.String()
+		}
+		return true
+	})
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.writes = append(w.writes, path+"="+value)
+	return nil
+}
+
+// leaf returns empty control files for the group skiff/c1 below mount.
+func leaf(mount string, names ...string) map[string]string {
+	files := map[string]string{}
+	for _, n := range names {
+		files[filepath.Join(mount, "skiff/c1", n)] = ""
+	}
+	return files
+}
+
+// merge returns the union of file sets.
+func merge(sets ...map[string]string) map[string]string {
+	all := map[string]string{}
+	for _, s := range sets {
+		for k, v := range s {
+			all[k] = v
+		}
+	}
+	return all
+}
+
+var (
+	// v2Root is a v2 root offering every controller, with none enabled.
+	v2Root = map[string]string{
+		"cg/cgroup.controllers":           "cpuset cpu io memory hugetlb pids",
+		"cg/cgroup.subtree_control":       "",
+		"cg/skiff/cgroup.controllers":     "cpu memory pids",
+		"cg/skiff/cgroup.subtree_control": "",
+	}
+	v2Leaf = leaf("cg",
+		"cgroup.procs", "memory.max", "memory.swap.max", "cpu.max", "pids.max")
+	v2LeafNoSwap = leaf("cg", "cgroup.procs", "memory.max", "cpu.max", "pids.max")
+
+	// v1Leaves are the control files of separately mounted hierarchies.
+	v1Leaves = merge(
+		leaf("memory", "cgroup.procs", "memory.limit_in_bytes", "memory.memsw.limit_in_bytes"),
+		leaf("cpu", "cgroup.procs", "cpu.cfs_period_us", "cpu.cfs_quota_us"),
+		leaf("cpuacct", "cgroup.procs"),
+		leaf("pids", "cgroup.procs", "pids.max"),
+		leaf("freezer", "cgroup.procs", "freezer.state"),
+	)
+	v1Mounts = []fakeMount{
+		{"memory", "rw,memory"}, {"cpu", "rw,cpu"}, {"cpuacct", "rw,cpuacct"},
+		{"pids", "rw,pids"}, {"freezer", "rw,freezer"},
+	}
+
+	// v1Writes are the limits of testResources on v1.
+	v1Writes = []string{
+		"memory/skiff/c1/memory.limit_in_bytes=33554432",
+		"memory/skiff/c1/memory.memsw.limit_in_bytes=33554432",
+		"cpu/skiff/c1/cpu.cfs_period_us=100000",
+		"cpu/skiff/c1/cpu.cfs_quota_us=50000",
+		"pids/skiff/c1/pids.max=10",
+	}
+	testResources = Resources{Memory: 32 << 20, CPUQuota: 50000, CPUPeriod: 100000, PidsMax: 10}
+)
+
+func TestCreateWritesFake(t *testing.T) {
+	tests := []struct {
+		name   string
+		mounts []fakeMount
+		files  map[string]string
+		mode   Mode
+		want   []string
+	}{
+		{
+			name:   "unified enables controllers level by level",
+			mounts: []fakeMount{{"cg", ""}},
+			files:  merge(v2Root, v2Leaf),
+			mode:   Unified,
+			want: []string{
+				"cg/cgroup.subtree_control=+cpu",
+				"cg/cgroup.subtree_control=+memory",
+				"cg/cgroup.subtree_control=+pids",
+				"cg/skiff/cgroup.subtree_control=+cpu",
+				"cg/skiff/cgroup.subtree_control=+memory",
+				"cg/skiff/cgroup.subtree_control=+pids",
+				"cg/skiff/c1/memory.max=33554432",
+				"cg/skiff/c1/memory.swap.max=0",
+				"cg/skiff/c1/cpu.max=50000 100000",
+				"cg/skiff/c1/pids.max=10",
+			},
+		},
+		{
+			name:   "unified with controllers already enabled, no swap accounting",
+			mounts: []fakeMount{{"cg", ""}},
+			files: merge(v2Root, v2LeafNoSwap, map[string]string{
+				"cg/cgroup.subtree_control":       "cpu memory pids",
+				"cg/skiff/cgroup.subtree_control": "memory pids cpu",
+			}),
+			mode: Unified,
+			want: []string{
+				"cg/skiff/c1/memory.max=33554432",
+				"cg/skiff/c1/cpu.max=50000 100000",
+				"cg/skiff/c1/pids.max=10",
+			},
+		},
+		{
+			name: "legacy with cpu and cpuacct co-mounted",
+			mounts: []fakeMount{
+				{"memory", "rw,memory"}, {"cpu,cpuacct", "rw,cpu,cpuacct"},
+				{"pids", "rw,pids"}, {"systemd", "rw,name=systemd"},
+			},
+			files: merge(
+				leaf("memory", "memory.limit_in_bytes", "memory.memsw.limit_in_bytes"),
+				leaf("cpu,cpuacct", "cpu.cfs_period_us", "cpu.cfs_quota_us"),
+				leaf("pids", "pids.max"),
+			),
+			mode: Legacy,
+			want: []string{
+				"memory/skiff/c1/memory.limit_in_bytes=33554432",
+				"memory/skiff/c1/memory.memsw.limit_in_bytes=33554432",
+				"cpu,cpuacct/skiff/c1/cpu.cfs_period_us=100000",
+				"cpu,cpuacct/skiff/c1/cpu.cfs_quota_us=50000",
+				"pids/skiff/c1/pids.max=10",
+			},
+		},
+		{
+			name:   "hybrid: limits on v1, nothing written in v2",
+			mounts: append(v1Mounts[:5:5], fakeMount{"unified", ""}),
+			files: merge(v1Leaves, map[string]string{
+				"unified/cgroup.controllers":     "hugetlb",
+				"unified/cgroup.subtree_control": "",
+			}),
+			mode: Hybrid,
+			want: v1Writes,
+		},
+		{
+			name: "hybrid with memory on v2 (cgroup_no_v1=memory)",
+			mounts: []fakeMount{
+				{"cpu", "rw,cpu"}, {"pids", "rw,pids"}, {"unified", ""},
+			},
+			files: merge(
+				leaf("cpu", "cpu.cfs_period_us", "cpu.cfs_quota_us"),
+				leaf("pids", "pids.max"),
+				leaf("unified", "memory.max", "memory.swap.max"),
+				map[string]string{
+					"unified/cgroup.controllers":           "memory",
+					"unified/cgroup.subtree_control":       "",
+					"unified/skiff/cgroup.controllers":     "memory",
+					"unified/skiff/cgroup.subtree_control": "",
+				},
+			),
+			mode: Hybrid,
+			want: []string{
+				"unified/cgroup.subtree_control=+memory",
+				"unified/skiff/cgroup.subtree_control=+memory",
+				"unified/skiff/c1/memory.max=33554432",
+				"unified/skiff/c1/memory.swap.max=0",
+				"cpu/skiff/c1/cpu.cfs_period_us=100000",
+				"cpu/skiff/c1/cpu.cfs_quota_us=50000",
+				"pids/skiff/c1/pids.max=10",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root, l := fakeHost(t, tt.mounts, tt.files)
+			if l.mode != tt.mode {
+				t.Errorf("layout mode = %v, want %v", l.mode, tt.mode)
+			}
+			log := &writeLog{root: root}
+
+			if _, err := create(l, "skiff/c1", testResources, slog.New(log)); err != nil {
+				t.Fatalf("create() error: %v", err)
+			}
+			if diff := cmp.Diff(tt.want, log.writes); diff != "" {
+				t.Errorf("create() writes mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestAddFake(t *testing.T) {
+	mounts := append(v1Mounts[:5:5], fakeMount{"unified", ""})
+	root, l := fakeHost(t, mounts, merge(v1Leaves, map[string]string{
+		"unified/cgroup.controllers":     "",
+		"unified/cgroup.subtree_control": "",
+		"unified/skiff/c1/cgroup.procs":  "",
+	}))
+	c, err := create(l, "skiff/c1", Resources{}, nil)
+	if err != nil {
+		t.Fatalf("create() error: %v", err)
+	}
+	log := &writeLog{root: root}
+	c.log = slog.New(log)
+
+	if err := c.Add(42); err != nil {
+		t.Fatalf("Add(42) error: %v", err)
+	}
+	want := []string{
+		"memory/skiff/c1/cgroup.procs=42",
+		"cpu/skiff/c1/cgroup.procs=42",
+		"cpuacct/skiff/c1/cgroup.procs=42",
+		"pids/skiff/c1/cgroup.procs=42",
+		"freezer/skiff/c1/cgroup.procs=42",
+		"unified/skiff/c1/cgroup.procs=42",
+	}
+	if diff := cmp.Diff(want, log.writes); diff != "" {
+		t.Errorf("Add(42) writes mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestCreateFailsFake(t *testing.T) {
+	tests := []struct {
+		name   string
+		mounts []fakeMount
+		files  map[string]string
+		r      Resources
+		want   error
+		// left are the directories that must still exist afterwards.
+		left []string
+	}{
+		{
+			name:   "v1 memory limit without a memory hierarchy",
+			mounts: []fakeMount{{"pids", "rw,pids"}, {"freezer", "rw,freezer"}},
+			files:  map[string]string{"pids/skiff/other/cgroup.procs": ""},
+			r:      Resources{Memory: 1 << 20},
+			want:   ErrNoController,
+			left:   []string{"pids/skiff", "pids/skiff/other"},
+		},
+		{
+			name:   "v2 memory limit where the root does not offer memory",
+			mounts: []fakeMount{{"cg", ""}},
+			files: map[string]string{
+				"cg/cgroup.controllers":     "cpu pids",
+				"cg/cgroup.subtree_control": "",
+			},
+			r:    Resources{Memory: 1 << 20},
+			want: ErrNoController,
+		},
+		{
+			name:   "v2 controller not offered one level down",
+			mounts: []fakeMount{{"cg", ""}},
+			files: map[string]string{
+				"cg/cgroup.controllers":           "memory",
+				"cg/cgroup.subtree_control":       "memory",
+				"cg/skiff/cgroup.controllers":     "",
+				"cg/skiff/cgroup.subtree_control": "",
+			},
+			want: ErrNoController,
+			left: []string{"cg/skiff"},
+		},
+		{
+			name:   "missing control file",
+			mounts: []fakeMount{{"pids", "rw,pids"}, {"freezer", "rw,freezer"}},
+			files:  map[string]string{"freezer/skiff/other/freezer.state": ""},
+			r:      Resources{PidsMax: 5},
+			want:   fs.ErrNotExist,
+			left:   []string{"freezer/skiff", "freezer/skiff/other"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root, l := fakeHost(t, tt.mounts, tt.files)
+			_, err := create(l, "skiff/c1", tt.r, nil)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("create() error = %v, want %v", err, tt.want)
+			}
+
+			// Only what create made is gone: the pre-existing stays.
+			var left []string
+			filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+				rel, _ := filepath.Rel(root, p)
+				if d.IsDir() && strings.Contains(rel, "skiff") {
+					left = append(left, rel)
+				}
+				return nil
+			})
+			if diff := cmp.Diff(tt.left, left); diff != "" {
+				t.Errorf("directories left (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestCreateWriteErrorIsPathError(t *testing.T) {
+	_, l := fakeHost(t, []fakeMount{{"pids", "rw,pids"}}, nil)
+	_, err := create(l, "skiff/c1", Resources{PidsMax: 5}, nil)
+
+	var pe *os.PathError
+	if !errors.As(err, &pe) || filepath.Base(pe.Path) != "pids.max" {
+		t.Errorf("create() error = %v, want an *os.PathError for pids.max", err)
+	}
+}
+
+func TestStatsFake(t *testing.T) {
+	tests := []struct {
+		name      string
+		mounts    []fakeMount
+		files     map[string]string
+		want      Stats
+		wantOOM   bool
+		wantOOMEr error
+	}{
+		{
+			name:   "unified",
+			mounts: []fakeMount{{"cg", ""}},
+			files: map[string]string{
+				"cg/cgroup.controllers":          "cpu memory pids",
+				"cg/skiff/c1/cgroup.controllers": "cpu memory pids",
+				"cg/skiff/c1/memory.current":     "1048576\n",
+				"cg/skiff/c1/pids.current":       "3\n",
+				"cg/skiff/c1/cpu.stat":           "usage_usec 2500\nuser_usec 2000\n",
+				"cg/skiff/c1/memory.events":      "low 0\nmax 7\noom 1\noom_kill 1\n",
+			},
+			want:    Stats{Memory: 1 << 20, Pids: 3, CPU: 2500 * time.Microsecond},
+			wantOOM: true,
+		},
+		{
+			name:   "unified without controllers",
+			mounts: []fakeMount{{"cg", ""}},
+			files: map[string]string{
+				"cg/cgroup.controllers":          "hugetlb",
+				"cg/skiff/c1/cgroup.controllers": "",
+				"cg/skiff/c1/cpu.stat":           "usage_usec 7\n",
+			},
+			want:      Stats{CPU: 7 * time.Microsecond},
+			wantOOMEr: ErrNoController,
+		},
+		{
+			name:   "hybrid reads v1, cpuacct before v2 cpu.stat",
+			mounts: append(v1Mounts[:5:5], fakeMount{"unified", ""}),
+			files: map[string]string{
+				"unified/cgroup.controllers":            "",
+				"unified/skiff/c1/cgroup.controllers":   "",
+				"unified/skiff/c1/cpu.stat":             "usage_usec 999\n",
+				"memory/skiff/c1/memory.usage_in_bytes": "2097152\n",
+				"memory/skiff/c1/memory.oom_control":    "under_oom 0\noom_kill 0\n",
+				"cpuacct/skiff/c1/cpuacct.usage":        "123456789\n",
+				"pids/skiff/c1/pids.current":            "2\n",
+			},
+			want: Stats{Memory: 2 << 20, Pids: 2, CPU: 123456789},
+		},
+		{
+			name:   "legacy kernel before 4.13 has no oom_kill",
+			mounts: []fakeMount{{"memory", "rw,memory"}},
+			files: map[string]string{
+				"memory/skiff/c1/memory.usage_in_bytes": "4096\n",
+				"memory/skiff/c1/memory.oom_control":    "oom_kill_disable 0\nunder_oom 0\n",
+			},
+			want: Stats{Memory: 4096},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, l := fakeHost(t, tt.mounts, tt.files)
+			c, err := open(l, "skiff/c1", nil)
+			if err != nil {
+				t.Fatalf("open() error: %v", err)
+			}
+
+			got, err := c.Stats()
+			if err != nil {
+				t.Fatalf("Stats() error: %v", err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Stats() mismatch (-want +got):\n%s", diff)
+			}
+
+			oom, err := c.OOMKilled()
+			if !errors.Is(err, tt.wantOOMEr) || oom != tt.wantOOM {
+				t.Errorf("OOMKilled() = %v, %v, want %v, %v", oom, err, tt.wantOOM, tt.wantOOMEr)
+			}
+		})
+	}
+}
+
+func TestOpenFake(t *testing.T) {
+	root, l := fakeHost(t, []fakeMount{{"memory", "rw,memory"}, {"pids", "rw,pids"}},
+		map[string]string{"pids/skiff/half/cgroup.procs": ""})
+
+	// A group half-deleted (still in pids, gone from memory) opens, so
+	// that its removal can be finished.
+	c, err := open(l, "skiff/half", nil)
+	if err != nil {
+		t.Fatalf("open(skiff/half) error: %v", err)
+	}
+	want := []string{filepath.Join(root, "pids/skiff/half")}
+	if diff := cmp.Diff(want, c.Paths()); diff != "" {
+		t.Errorf("open(skiff/half).Paths() mismatch (-want +got):\n%s", diff)
+	}
+
+	if _, err := open(l, "skiff/none", nil); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("open(skiff/none) error = %v, want %v", err, fs.ErrNotExist)
+	}
+	if _, err := open(l, "../escape", nil); !errors.Is(err, fs.ErrInvalid) {
+		t.Errorf("open(../escape) error = %v, want %v", err, fs.ErrInvalid)
+	}
+}
