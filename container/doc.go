@@ -1,0 +1,65 @@
+// Package container runs images as containers and keeps them until they
+// are removed: create, start, stop, kill, exec, remove, list, logs, diff,
+// commit and export, with no daemon.
+//
+// # Image and container: the class and the object
+//
+// An image is a read-only stack of layers plus a config. A container is one
+// instance of it: a record (ID, name, run options), one writable layer of
+// its own (the overlay upperdir), and, while it runs, a process tree in new
+// namespaces and a cgroup. Two containers of one image share every layer
+// directory and differ only in their upper dirs:
+//
+//	containers/<id>/rootfs   ← overlay mount: what the container sees as /
+//	  upperdir  containers/<id>/upper      (writable, this container only)
+//	  lowerdir  layers/<diffID n>/diff     (read-only, shared by all)
+//	            ...
+//	            layers/<diffID 1>/diff
+//
+// Stopping a container keeps its upper dir; starting it again mounts the
+// same upper dir, so what it wrote is still there. Removing it deletes the
+// upper dir: the image is untouched.
+//
+// # Starting, step by step
+//
+// [Store.Start] mounts the root filesystem, writes /etc/hostname, hosts and
+// resolv.conf into the bundle, creates the cgroup (package cgroups), starts
+// the init in new namespaces (package namespaces) — it waits on a pipe —,
+// puts it into the cgroup, and releases it: from its first instruction the
+// command is limited. The state goes to state.json with the PID and its
+// start time from /proc/<pid>/stat.
+//
+// # Who watches a container: no daemon
+//
+// Docker has dockerd and a shim per container; skiff has the process that
+// started the container. In the foreground (`skiff run`), that is the
+// client itself: it relays the terminal, waits, records the exit code and
+// unmounts. Detached (`-d`, `start`), skiff re-executes itself as a monitor
+// in its own session (setsid(2)): it writes the output to log.json in
+// Docker's json-file format, waits, records and cleans up, while the client
+// prints the ID and returns.
+//
+// A watcher can be killed. So no command trusts "running" in state.json:
+// a PID counts only together with its start time (PIDs are reused), and a
+// container whose process and watcher are both gone is marked exited and
+// its mounts and cgroup are released by the next command that looks at it
+// (reconcile). Its exit code is then unknown: 255, as Docker reports it.
+//
+// # Exit codes
+//
+// The container's own code; 128+n after signal n (137 after SIGKILL, also
+// after an OOM kill, with OOMKilled set); 126 when the command cannot be
+// executed; 127 when it is not found; 125 when skiff fails.
+//
+// # Limitations
+//
+//   - A foreground container's watcher is the client: if the client is
+//     killed, the container runs on unwatched and its exit code is lost
+//     (255). Docker's daemon and shim avoid this; a foreground monitor with
+//     a socket for attaching would too.
+//   - `attach` and restart policies are not implemented; stdin of a
+//     detached container is /dev/null.
+//   - Logs grow without rotation.
+//   - No user namespaces: root in the container is root on the host,
+//     limited by capabilities, as in Docker's default.
+package container

@@ -1,0 +1,154 @@
+package container
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/skiff-dev/skiff/overlay"
+)
+
+// mountRootfs mounts the container's root filesystem: the image's layers,
+// read-only, below the container's own upper dir. This is where "an image
+// is the class, a container the object" becomes a mount: every container
+// of an image shares the layer dirs and writes only to its upper dir.
+func (s *Store) mountRootfs(c *Container) error {
+	layers, err := s.layerStack(c)
+	if err != nil {
+		return err
+	}
+	rootfs := s.bundle(c.ID, "rootfs")
+	if mounted, err := overlay.Mounted(rootfs); err != nil || mounted {
+		return err
+	}
+	for _, dir := range []string{"upper", "work", "rootfs"} {
+		if err := os.MkdirAll(s.bundle(c.ID, dir), 0o755); err != nil {
+			return err
+		}
+	}
+	return overlay.Mount(layers, s.bundle(c.ID, "upper"), s.bundle(c.ID, "work"), rootfs, s.log)
+}
+
+// layerStack returns the read-only layers under a container, lowest first:
+// the image's layers, then the container's init layer.
+func (s *Store) layerStack(c *Container) ([]string, error) {
+	img, err := s.images.Lookup(c.Image.String())
+	if err != nil {
+		return nil, fmt.Errorf("image of container %s: %w", c.ShortID(), err)
+	}
+	layers, err := s.images.LayerDirs(img)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.makeInitLayer(c); err != nil {
+		return nil, err
+	}
+	return append(layers, s.bundle(c.ID, "init")), nil
+}
+
+// initMountPoints are the files and directories skiff mounts over in every
+// container.
+var initMountPoints = []string{"dev/", "proc/", "sys/", "etc/", "etc/hostname", "etc/hosts",
+	"etc/resolv.conf"}
+
+// makeInitLayer makes the container's init layer, as Docker's "-init"
+// layer: a read-only layer just below the container layer that holds empty
+// mount points for what skiff mounts over. Without it, the init would
+// create them in the container layer and `skiff diff` would report
+// /etc/hosts as added in every container.
+func (s *Store) makeInitLayer(c *Container) error {
+	dir := s.bundle(c.ID, "init")
+	for _, name := range initMountPoints {
+		p := filepath.Join(dir, name)
+		if strings.HasSuffix(name, "/") {
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				return err
+			}
+			continue
+		}
+		f, err := os.OpenFile(p, os.O_CREATE|os.O_RDONLY, 0o644)
+		if err != nil {
+			return err
+		}
+		f.Close()
+	}
+	return nil
+}
+
+// unmountRootfs undoes mountRootfs; it is a no-op when nothing is mounted.
+func (s *Store) unmountRootfs(c *Container) error {
+	return overlay.Unmount(s.bundle(c.ID, "rootfs"))
+}
+
+// writeEtcFiles writes the files that are bound over /etc/hostname,
+// /etc/hosts and /etc/resolv.conf inside the container. They live in the
+// bundle, not in the container layer, so `skiff diff` does not show them
+// and the image's own copies stay untouched (as Docker does).
+func (s *Store) writeEtcFiles(c *Container) error {
+	hostname := c.Options.Hostname
+	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" +
+		"fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n" +
+		"ff02::2\tip6-allrouters\n"
+	if c.Options.Network == "host" {
+		if data, err := os.ReadFile("/etc/hosts"); err == nil {
+			hosts = string(data)
+		}
+	} else {
+		hosts += "127.0.1.1\t" + hostname + "\n"
+	}
+	resolv, err := os.ReadFile("/etc/resolv.conf")
+	if err != nil {
+		resolv = nil
+	}
+	files := map[string]string{
+		"hostname":    hostname + "\n",
+		"hosts":       hosts,
+		"resolv.conf": hostResolvConf(string(resolv)),
+	}
+	for name, content := range files {
+		if err := os.WriteFile(s.bundle(c.ID, name), []byte(content), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// hostResolvConf drops loopback name servers (127.0.0.53 of systemd-resolved
+// means nothing inside a network namespace), as Docker does.
+func hostResolvConf(conf string) string {
+	var out []string
+	for _, line := range strings.Split(conf, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "nameserver" && strings.HasPrefix(f[1], "127.") {
+			continue
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n")
+}
+
+// volumeMounts turns -v HOST:CONTAINER[:ro] into bind mounts, refusing a
+// relative or missing host path as Docker does for bind mounts.
+func volumeMount(spec string) (src, dst string, ro bool, err error) {
+	parts := strings.Split(spec, ":")
+	switch {
+	case len(parts) == 3 && (parts[2] == "ro" || parts[2] == "rw"):
+		ro = parts[2] == "ro"
+	case len(parts) != 2:
+		return "", "", false, fmt.Errorf("invalid volume specification: %q", spec)
+	}
+	src, dst = parts[0], parts[1]
+	if !filepath.IsAbs(src) {
+		return "", "", false, fmt.Errorf("invalid volume specification %q: "+
+			"the host path must be absolute (named volumes are not supported)", spec)
+	}
+	if !filepath.IsAbs(dst) {
+		return "", "", false, fmt.Errorf("invalid volume specification %q: "+
+			"the container path must be absolute", spec)
+	}
+	if _, err := os.Stat(src); err != nil {
+		return "", "", false, fmt.Errorf("invalid volume specification %q: %w", spec, err)
+	}
+	return src, filepath.Clean(dst), ro, nil
+}

@@ -1,0 +1,199 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/skiff-dev/skiff/cgroups"
+	"github.com/skiff-dev/skiff/namespaces"
+)
+
+// Stdio is where a container's standard streams go while this process
+// watches it. A nil Stdin gives the container /dev/null.
+type Stdio struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+// Process is a container started by this process, which watches it until
+// it exits: the foreground `skiff run`, or the monitor of a detached one.
+type Process struct {
+	s      *Store
+	c      *Container
+	proc   *namespaces.Process
+	cgroup *cgroups.Cgroup
+	// term is the pseudo-terminal of a container started with -t.
+	term *terminal
+}
+
+// Container returns the container being watched.
+func (p *Process) Container() *Container { return p.c }
+
+// Start starts a created or exited container and returns once its command
+// runs (or could not be run: an *namespaces.ExecError carries Docker's
+// 126 or 127). The steps, in order: mount the root filesystem, create the
+// cgroup, start the init in new namespaces (it waits), put it into the
+// cgroup, release it, record the state.
+func (s *Store) Start(c *Container, stdio Stdio) (_ *Process, err error) {
+	unlock, err := s.lock(c.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if err := s.reloadState(c); err != nil {
+		return nil, err
+	}
+	if c.State.Status == Running {
+		return nil, fmt.Errorf("%w: container %s is already running", ErrRunning, c.Name)
+	}
+
+	p := &Process{s: s, c: c}
+	defer func() {
+		if err != nil {
+			p.release()
+			c.State.Status, c.State.Error = Exited, err.Error()
+			c.State.ExitCode = exitCodeOf(err)
+			c.State.FinishedAt = time.Now().UTC()
+			s.saveState(c)
+		}
+	}()
+
+	if err := s.mountRootfs(c); err != nil {
+		return nil, err
+	}
+	if err := s.writeEtcFiles(c); err != nil {
+		return nil, err
+	}
+	spec, err := s.spec(c)
+	if err != nil {
+		return nil, err
+	}
+	p.cgroup, err = cgroups.Create(cgroupName(c), resourcesOf(&c.Options), s.log)
+	if err != nil {
+		return nil, err
+	}
+
+	nsStdio, err := p.connect(stdio)
+	if err != nil {
+		return nil, err
+	}
+	p.proc, err = namespaces.Start(spec, nsStdio, s.log)
+	p.term.started()
+	if err != nil {
+		return nil, err
+	}
+	// The cgroup before the command: limits hold from its first instruction.
+	if err := p.cgroup.Add(p.proc.Pid()); err != nil {
+		p.proc.Kill()
+		return nil, err
+	}
+	if err := p.proc.Resume(); err != nil {
+		p.proc.Wait()
+		return nil, err
+	}
+
+	now := time.Now().UTC()
+	c.State = State{
+		Status:       Running,
+		Pid:          p.proc.Pid(),
+		PidStart:     processStart(p.proc.Pid()),
+		MonitorPid:   os.Getpid(),
+		MonitorStart: processStart(os.Getpid()),
+		StartedAt:    now,
+	}
+	s.log.Info("container started", "container_id", c.ID, "pid", c.State.Pid)
+	return p, s.saveState(c)
+}
+
+// connect decides what the container's fds 0, 1 and 2 are: the given
+// streams, or the slave side of a new pseudo-terminal.
+func (p *Process) connect(stdio Stdio) (namespaces.Stdio, error) {
+	if !p.c.Options.Tty {
+		return namespaces.Stdio(stdio), nil
+	}
+	term, err := newTerminal(stdio)
+	if err != nil {
+		return namespaces.Stdio{}, err
+	}
+	p.term = term
+	return term.stdio(), nil
+}
+
+// Resize sets the container terminal's size (after SIGWINCH on the host).
+func (p *Process) Resize(rows, cols uint16) error { return p.term.resize(rows, cols) }
+
+// Signal sends a signal to the container's first process.
+func (p *Process) Signal(sig os.Signal) error { return p.proc.Signal(sig) }
+
+// Wait waits for the container's process to exit, records how it ended,
+// and releases what the running container held (mounts, cgroup). With
+// --rm it removes the container too.
+func (p *Process) Wait() (State, error) {
+	status, waitErr := p.proc.Wait()
+	p.term.drain()
+
+	unlock, err := p.s.lock(p.c.ID)
+	if err != nil {
+		return p.c.State, err
+	}
+	defer unlock()
+
+	p.s.reloadState(p.c)
+	st := &p.c.State
+	st.Status, st.ExitCode, st.FinishedAt = Exited, status.Code, time.Now().UTC()
+	st.Pid, st.PidStart, st.MonitorPid, st.MonitorStart = 0, 0, 0, 0
+	if oom, _ := p.cgroup.OOMKilled(); oom {
+		st.OOMKilled = true
+	}
+	p.s.log.Info("container exited", "container_id", p.c.ID, "exit_code", st.ExitCode)
+	err = errors.Join(waitErr, p.release(), p.s.saveState(p.c))
+	if p.c.Options.AutoRemove {
+		err = errors.Join(err, p.s.removeBundle(p.c))
+	}
+	return *st, err
+}
+
+// release undoes what a running container holds: its cgroup and its
+// root filesystem mount. The upper dir stays: it is the container.
+func (p *Process) release() error {
+	var errs []error
+	if p.cgroup != nil {
+		errs = append(errs, p.cgroup.Delete())
+	}
+	errs = append(errs, p.s.unmountRootfs(p.c))
+	p.term.close()
+	return errors.Join(errs...)
+}
+
+func cgroupName(c *Container) string { return "skiff/" + c.ID }
+
+func resourcesOf(o *Options) cgroups.Resources {
+	r := cgroups.Resources{Memory: o.Memory, PidsMax: o.PidsLimit}
+	if o.CPUs > 0 {
+		r.CPUQuota, r.CPUPeriod = cgroups.CPUs(o.CPUs)
+	}
+	return r
+}
+
+// exitCodeOf maps a start failure to Docker's exit codes: 126 when the
+// command cannot be invoked, 127 when it is not found, 125 otherwise.
+func exitCodeOf(err error) int {
+	var execErr *namespaces.ExecError
+	if errors.As(err, &execErr) {
+		return execErr.Code
+	}
+	return 125
+}
+
+// reloadState rereads state.json under the container's lock.
+func (s *Store) reloadState(c *Container) error {
+	fresh, err := s.load(c.ID)
+	if err != nil {
+		return err
+	}
+	c.State = fresh.State
+	return nil
+}

@@ -1,0 +1,222 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/cgroups"
+)
+
+// Stop stops a running container as `docker stop` does: its stop signal
+// (the image's STOPSIGNAL, else SIGTERM) to its first process, then, if it
+// is still running after timeout, SIGKILL to every process in its cgroup.
+// It returns once the container is recorded as exited.
+func (s *Store) Stop(c *Container, timeout time.Duration) error {
+	if err := s.reconcile(c); err != nil || c.State.Status != Running {
+		return err
+	}
+	sig, err := ParseSignal(c.Options.StopSignal)
+	if err != nil {
+		return err
+	}
+	if err := s.markStopped(c); err != nil {
+		return err
+	}
+	s.log.Debug("stopping container", "container_id", c.ID, "signal", sig, "timeout", timeout)
+	if err := s.signal(c, sig); err != nil {
+		return err
+	}
+	if !waitExit(c.State.Pid, c.State.PidStart, timeout) {
+		s.log.Info("container ignored its stop signal, killing it", "container_id", c.ID)
+		if err := s.killAll(c); err != nil {
+			return err
+		}
+	}
+	return s.waitRecorded(c)
+}
+
+// Kill sends sig to a running container's first process (docker kill).
+func (s *Store) Kill(c *Container, sig syscall.Signal) error {
+	if err := s.reconcile(c); err != nil {
+		return err
+	}
+	if c.State.Status != Running {
+		return fmt.Errorf("%w: cannot kill container %s", ErrNotRunning, c.Name)
+	}
+	if err := s.markStopped(c); err != nil {
+		return err
+	}
+	if err := s.signal(c, sig); err != nil {
+		return err
+	}
+	if sig == syscall.SIGKILL {
+		return s.waitRecorded(c)
+	}
+	return nil
+}
+
+func (s *Store) markStopped(c *Container) error {
+	unlock, err := s.lock(c.ID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := s.reloadState(c); err != nil {
+		return err
+	}
+	c.State.StoppedByUser = true
+	return s.saveState(c)
+}
+
+// signal sends sig to the container's first process, through a pidfd so
+// that the signal cannot reach a process that reused the PID.
+func (s *Store) signal(c *Container, sig syscall.Signal) error {
+	pidfd, err := unix.PidfdOpen(c.State.Pid, 0)
+	if err != nil {
+		return os.NewSyscallError("pidfd_open", err)
+	}
+	defer unix.Close(pidfd)
+	if processStart(c.State.Pid) != c.State.PidStart {
+		return nil // it exited and the PID is someone else's now
+	}
+	if err := unix.PidfdSendSignal(pidfd, sig, nil, 0); err != nil && err != unix.ESRCH {
+		return os.NewSyscallError("pidfd_send_signal", err)
+	}
+	return nil
+}
+
+// killAll kills every process of the container through its cgroup, so
+// that nothing the container forked survives it.
+func (s *Store) killAll(c *Container) error {
+	cg, err := cgroups.Open(cgroupName(c), s.log)
+	if err != nil {
+		return s.signal(c, syscall.SIGKILL)
+	}
+	return cg.Kill()
+}
+
+// waitExit waits up to timeout for the process (pid, start) to end.
+func waitExit(pid int, start uint64, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for alive(pid, start) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
+}
+
+// waitRecorded waits until the container's watcher has recorded its exit;
+// if the watcher is gone too, reconcile records it.
+func (s *Store) waitRecorded(c *Container) error {
+	for i := 0; ; i++ {
+		if err := s.reconcile(c); err != nil || c.State.Status != Running {
+			return err
+		}
+		if i > 1000 {
+			return fmt.Errorf("container %s: its exit was not recorded in 10s", c.Name)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// reconcile rereads a container's state and brings it in line with the
+// kernel's: a container recorded as running whose process and watcher are
+// both gone (the watcher was killed) is marked exited and its mounts and
+// cgroup are released. Every command that acts on a container calls it.
+func (s *Store) reconcile(c *Container) error {
+	if err := s.reloadState(c); err != nil || c.State.Status != Running {
+		return err
+	}
+	if alive(c.State.Pid, c.State.PidStart) ||
+		alive(c.State.MonitorPid, c.State.MonitorStart) {
+		return nil
+	}
+
+	unlock, err := s.lock(c.ID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := s.reloadState(c); err != nil || c.State.Status != Running {
+		return err
+	}
+	s.log.Warn("container's watcher died; cleaning up after it", "container_id", c.ID)
+	st := &c.State
+	st.Status, st.FinishedAt = Exited, time.Now().UTC()
+	// The exit status went with the watcher: Docker reports 255 when a
+	// container's exit code is unknown.
+	st.ExitCode, st.Error = 255, "the process watching the container died"
+	st.Pid, st.PidStart, st.MonitorPid, st.MonitorStart = 0, 0, 0, 0
+	var errs []error
+	if cg, err := cgroups.Open(cgroupName(c), s.log); err == nil {
+		errs = append(errs, cg.Delete())
+	}
+	errs = append(errs, s.unmountRootfs(c), s.saveState(c))
+	if c.Options.AutoRemove {
+		errs = append(errs, s.removeBundle(c))
+	}
+	return errors.Join(errs...)
+}
+
+// Remove removes a container and its writable layer (docker rm). A running
+// container is refused unless force, which kills it first.
+func (s *Store) Remove(c *Container, force bool) error {
+	if err := s.reconcile(c); err != nil {
+		return err
+	}
+	if c.State.Status == Running {
+		if !force {
+			return fmt.Errorf("%w: cannot remove container %q: container is running: "+
+				"stop the container before removing or force remove", ErrRunning, c.Name)
+		}
+		if err := s.killAll(c); err != nil {
+			return err
+		}
+		if err := s.waitRecorded(c); err != nil {
+			return err
+		}
+	}
+	return s.removeBundle(c)
+}
+
+// removeBundle deletes the container's directory after making sure nothing
+// is mounted in it. Leftover cgroups of a crash go too.
+func (s *Store) removeBundle(c *Container) error {
+	if err := s.unmountRootfs(c); err != nil {
+		return err
+	}
+	if cg, err := cgroups.Open(cgroupName(c), s.log); err == nil {
+		if err := cg.Delete(); err != nil {
+			return err
+		}
+	}
+	return os.RemoveAll(s.bundle(c.ID))
+}
+
+// ParseSignal reads a signal as docker kill -s and STOPSIGNAL take it:
+// "SIGTERM", "TERM", "term" or "15". Empty means SIGTERM.
+func ParseSignal(raw string) (syscall.Signal, error) {
+	if raw == "" {
+		return syscall.SIGTERM, nil
+	}
+	if n, err := strconv.Atoi(raw); err == nil && n > 0 && n < 65 {
+		return syscall.Signal(n), nil
+	}
+	name := strings.ToUpper(raw)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	if sig := unix.SignalNum(name); sig != 0 {
+		return sig, nil
+	}
+	return 0, fmt.Errorf("invalid signal: %s", raw)
+}
