@@ -382,4 +382,115 @@ func TestLimits(t *testing.T) {
 	})
 }
 
-var _ = syscall.SIGKILL
+// A killed monitor must never leave a container that looks running when
+// it is not: the next command finds out, records it and cleans up.
+func TestKilledMonitorIsReconciled(t *testing.T) {
+	f := newFixture(t)
+	c := f.create(t, Options{}, "sleep", "30")
+	if err := f.s.StartDetached(c); err != nil {
+		t.Fatal(err)
+	}
+	c, _ = f.s.Get(c.ID)
+	st := c.State
+	syscall.Kill(st.MonitorPid, syscall.SIGKILL)
+	syscall.Kill(st.Pid, syscall.SIGKILL)
+	waitExit(st.Pid, st.PidStart, 5*time.Second)
+	waitExit(st.MonitorPid, st.MonitorStart, 5*time.Second)
+
+	running, err := f.s.List(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(running) != 0 {
+		t.Errorf("List(false) after kill -9 of container and monitor = %d running, want 0", len(running))
+	}
+	c, _ = f.s.Get(c.ID)
+	if c.State.Status != Exited || c.State.ExitCode != 255 {
+		t.Errorf("state = %+v, want exited 255", c.State)
+	}
+	mounts, _ := os.ReadFile("/proc/self/mountinfo")
+	if strings.Contains(string(mounts), f.s.bundle(c.ID)) {
+		t.Errorf("the dead container's rootfs is still mounted")
+	}
+}
+
+func TestRunOptions(t *testing.T) {
+	f := newFixture(t)
+	host := t.TempDir()
+	os.WriteFile(filepath.Join(host, "in"), []byte("from host\n"), 0o644)
+	tests := []struct {
+		name string
+		o    Options
+		args []string
+		want string
+	}{
+		{"env and workdir", Options{Env: []string{"A=1"}, WorkingDir: "/tmp/w"},
+			[]string{"sh", "-c", "echo $A; pwd"}, "1\n/tmp/w\n"},
+		{"user", Options{User: "nobody"}, []string{"id", "-u"}, "65534\n"},
+		{"read-only rootfs", Options{ReadOnly: true},
+			[]string{"sh", "-c", "touch /x 2>/dev/null || echo refused"}, "refused\n"},
+		{"volume", Options{Volumes: []string{host + ":/mnt:ro"}},
+			[]string{"sh", "-c", "cat /mnt/in; touch /mnt/y 2>/dev/null || echo ro"}, "from host\nro\n"},
+		{"tmpfs", Options{Tmpfs: []string{"/scratch"}},
+			[]string{"sh", "-c", "echo x > /scratch/f && cat /scratch/f"}, "x\n"},
+		{"init as PID 1", Options{Init: true},
+			[]string{"sh", "-c", "test $$ != 1 && echo reaper is PID 1"}, "reaper is PID 1\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, st := f.run(t, tt.o, tt.args...)
+			if out != tt.want || st.ExitCode != 0 {
+				t.Errorf("run %q = %q, exit %d; want %q, exit 0", tt.args, out, st.ExitCode, tt.want)
+			}
+		})
+	}
+}
+
+func TestCommitAndCopy(t *testing.T) {
+	f := newFixture(t)
+	c := f.create(t, Options{}, "sh", "-c", "echo made > /data/file; rm /etc/motd")
+	p, err := f.s.Start(c, Stdio{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Wait()
+
+	img, err := f.s.Commit(c, CommitOptions{Ref: "made:1", Message: "by test"})
+	if err != nil {
+		t.Fatalf("Commit() error: %v", err)
+	}
+	if img.Parent != f.img.ID || len(img.Config.RootFS.DiffIDs) != 2 {
+		t.Errorf("Commit() image parent %s, %d layers; want %s, 2", img.Parent,
+			len(img.Config.RootFS.DiffIDs), f.img.ID)
+	}
+	child, err := f.s.Create(img, "made:1", CreateOptions{Args: []string{"sh", "-c",
+		"cat /data/file; ls /etc/motd 2>&1 >/dev/null | wc -l"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	p, err = f.s.Start(child, Stdio{Stdout: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Wait()
+	if got, want := out.String(), "made\n1\n"; got != want {
+		t.Errorf("container of the committed image printed %q, want %q", got, want)
+	}
+
+	host := t.TempDir()
+	if err := f.s.CopyFrom(c, "/data/file", host); err != nil {
+		t.Fatalf("CopyFrom() error: %v", err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(host, "file")); string(data) != "made\n" {
+		t.Errorf("copied file = %q", data)
+	}
+	os.WriteFile(filepath.Join(host, "up"), []byte("up\n"), 0o644)
+	if err := f.s.CopyTo(c, filepath.Join(host, "up"), "/data"); err != nil {
+		t.Fatalf("CopyTo() error: %v", err)
+	}
+	changes, _ := f.s.Diff(c)
+	if !strings.Contains(fmt.Sprint(changes), "A /data/up") {
+		t.Errorf("Diff() after CopyTo = %v, want A /data/up", changes)
+	}
+}
