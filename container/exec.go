@@ -27,7 +27,7 @@ func (s *Store) Exec(c *Container, opts ExecOptions, stdio Stdio) (namespaces.Ex
 		return status, err
 	}
 	if c.State.Status != Running {
-		return status, fmt.Errorf("%w: container %s is not running", ErrNotRunning, c.ShortID())
+		return status, fmt.Errorf("cannot exec in container %s: %w", c.ShortID(), ErrNotRunning)
 	}
 
 	spec, err := s.execSpec(c, opts)

@@ -3,6 +3,7 @@ package container
 import (
 	"errors"
 	"io"
+	"strings"
 
 	"github.com/skiff-dev/skiff/image"
 	"github.com/skiff-dev/skiff/overlay"
@@ -59,6 +60,7 @@ func (s *Store) Commit(c *Container, opts CommitOptions) (*image.Image, error) {
 	img, err := s.images.Commit(parent, pr, image.CommitOptions{
 		Ref: opts.Ref, Config: &cfg, Changes: opts.Changes,
 		Comment: opts.Message, Author: opts.Author,
+		CreatedBy: strings.Join(c.Options.Command(), " "),
 	})
 	// Unblock the writer if the commit stopped reading early.
 	pr.CloseWithError(errors.New("commit ended"))

@@ -38,7 +38,7 @@ func (s *Store) Top(c *Container) ([][]string, error) {
 		return nil, err
 	}
 	if c.State.Status != Running {
-		return nil, fmt.Errorf("%w: container %s is not running", ErrNotRunning, c.ShortID())
+		return nil, fmt.Errorf("cannot list the processes of container %s: %w", c.ShortID(), ErrNotRunning)
 	}
 	cg, err := cgroups.Open(cgroupName(c), s.log)
 	if err != nil {

@@ -47,17 +47,22 @@ func (s *Store) Start(c *Container, stdio Stdio) (_ *Process, err error) {
 		return nil, err
 	}
 	if c.State.Status == Running {
-		return nil, fmt.Errorf("%w: container %s is already running", ErrRunning, c.Name)
+		return nil, fmt.Errorf("cannot start container %s: %w", c.Name, ErrRunning)
 	}
 
 	p := &Process{s: s, c: c}
 	defer func() {
-		if err != nil {
-			p.release()
-			c.State.Status, c.State.Error = Exited, err.Error()
-			c.State.ExitCode = exitCodeOf(err)
-			c.State.FinishedAt = time.Now().UTC()
-			s.saveState(c)
+		if err == nil {
+			return
+		}
+		p.release()
+		c.State.Status, c.State.Error = Exited, err.Error()
+		c.State.ExitCode = exitCodeOf(err)
+		c.State.FinishedAt = time.Now().UTC()
+		s.saveState(c)
+		if c.Options.AutoRemove {
+			// docker run --rm removes a container that could not start, too.
+			s.removeBundle(c)
 		}
 	}()
 

@@ -48,7 +48,7 @@ func (s *Store) Kill(c *Container, sig syscall.Signal) error {
 		return err
 	}
 	if c.State.Status != Running {
-		return fmt.Errorf("%w: cannot kill container %s", ErrNotRunning, c.Name)
+		return fmt.Errorf("cannot kill container %s: %w", c.Name, ErrNotRunning)
 	}
 	if err := s.markStopped(c); err != nil {
 		return err
@@ -175,8 +175,8 @@ func (s *Store) Remove(c *Container, force bool) error {
 	}
 	if c.State.Status == Running {
 		if !force {
-			return fmt.Errorf("%w: cannot remove container %q: container is running: "+
-				"stop the container before removing or force remove", ErrRunning, c.Name)
+			return fmt.Errorf("cannot remove container %q: %w: "+
+				"stop the container before removing or force remove", c.Name, ErrRunning)
 		}
 		if err := s.killAll(c); err != nil {
 			return err

@@ -25,7 +25,7 @@ var (
 	// ErrNotFound means no container has that ID, ID prefix or name.
 	ErrNotFound = errors.New("no such container")
 	// ErrNameInUse means another container already has the name.
-	ErrNameInUse = errors.New("container name already in use")
+	ErrNameInUse = errors.New("conflict")
 	// ErrRunning means the operation needs a stopped container.
 	ErrRunning = errors.New("container is running")
 	// ErrNotRunning means the operation needs a running container.
@@ -107,16 +107,22 @@ func (s *Store) newContainer(c *Container, name string) error {
 	if err != nil {
 		return err
 	}
-	taken := func(n string) bool {
-		return slices.ContainsFunc(existing, func(o *Container) bool { return o.Name == n })
+	owner := func(n string) *Container {
+		i := slices.IndexFunc(existing, func(o *Container) bool { return o.Name == n })
+		if i < 0 {
+			return nil
+		}
+		return existing[i]
 	}
 	switch {
 	case name == "":
-		name = generateName(taken)
+		name = generateName(func(n string) bool { return owner(n) != nil })
 	case !nameRE.MatchString(name):
 		return fmt.Errorf("invalid container name %q, only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name)
-	case taken(strings.TrimPrefix(name, "/")):
-		return fmt.Errorf("%w: the container name %q is already in use", ErrNameInUse, name)
+	case owner(strings.TrimPrefix(name, "/")) != nil:
+		return fmt.Errorf("%w: the container name %q is already in use by container %q; "+
+			"remove (or rename) that container to reuse the name", ErrNameInUse,
+			"/"+strings.TrimPrefix(name, "/"), owner(strings.TrimPrefix(name, "/")).ID)
 	}
 	c.Name = strings.TrimPrefix(name, "/")
 
@@ -167,6 +173,9 @@ func writeAtomic(name string, data []byte) error {
 func (s *Store) load(id string) (*Container, error) {
 	c := &Container{}
 	data, err := os.ReadFile(s.bundle(id, "config.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -174,6 +183,9 @@ func (s *Store) load(id string) (*Container, error) {
 		return nil, fmt.Errorf("read container %s: %w", id, err)
 	}
 	data, err = os.ReadFile(s.bundle(id, "state.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -195,8 +207,8 @@ func (s *Store) list() ([]*Container, error) {
 			continue
 		}
 		c, err := s.load(e.Name())
-		if errors.Is(err, os.ErrNotExist) {
-			continue
+		if errors.Is(err, ErrNotFound) {
+			continue // being created or removed right now
 		}
 		if err != nil {
 			return nil, err
