@@ -34,7 +34,7 @@ func (s *Store) Exec(c *Container, opts ExecOptions, stdio Stdio) (namespaces.Ex
 	if err != nil {
 		return status, err
 	}
-	nsStdio := namespaces.Stdio(stdio)
+	nsStdio := namespaces.Stdio{Stdin: stdio.Stdin, Stdout: stdio.Stdout, Stderr: stdio.Stderr}
 	var term *terminal
 	if opts.Tty {
 		if term, err = newTerminal(stdio); err != nil {

@@ -2,6 +2,7 @@ package container
 
 import (
 	"bufio"
+	"errors"
 	"bytes"
 	"encoding/json"
 	"io"
@@ -73,6 +74,14 @@ func (l *logWriter) write(stream string, line []byte) error {
 	return err
 }
 
+// teeLog sends a stream to the log and, when w is not nil, also to w.
+func teeLog(w, log io.Writer) io.Writer {
+	if w == nil {
+		return log
+	}
+	return io.MultiWriter(w, log)
+}
+
 // LogOptions are docker logs' flags.
 type LogOptions struct {
 	Follow     bool
@@ -85,8 +94,8 @@ type LogOptions struct {
 // Follow it keeps copying new lines until the container stops.
 func (s *Store) Logs(c *Container, opts LogOptions, stdout, stderr io.Writer) error {
 	f, err := os.Open(s.bundle(c.ID, logFile))
-	if os.IsNotExist(err) {
-		return nil // a foreground container's output went to its terminal
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // never started: no output yet
 	}
 	if err != nil {
 		return err
@@ -121,7 +130,7 @@ func (s *Store) Logs(c *Container, opts LogOptions, stdout, stderr io.Writer) er
 	return s.follow(c, r, opts, stdout, stderr)
 }
 
-// follow reads entries as the monitor appends them, until the container
+// follow reads entries as the watcher appends them, until the container
 // is no longer running and the file has no more.
 func (s *Store) follow(c *Container, r *bufio.Reader, opts LogOptions, stdout, stderr io.Writer) error {
 	var partial []byte
@@ -136,19 +145,22 @@ func (s *Store) follow(c *Container, r *bufio.Reader, opts LogOptions, stdout, s
 			partial = partial[:0]
 			continue
 		}
-		if err != nil && err != io.EOF {
+		if err != io.EOF {
 			return err
 		}
-		if rerr := s.reconcile(c); rerr != nil {
-			return rerr
+
+		// At the end of the file: stop once the container has stopped,
+		// after one more pass for lines written just before it did.
+		wasRunning := c.State.Status == Running
+		if err := s.reconcile(c); err != nil {
+			return err
 		}
-		if c.State.Status != Running {
-			if fresh, lerr := s.load(c.ID); lerr == nil && fresh.State.Status != Running {
-				return nil
-			}
+		if !wasRunning {
+			return nil
 		}
-		time.Sleep(50 * time.Millisecond)
-		s.reloadState(c)
+		if c.State.Status == Running {
+			time.Sleep(50 * time.Millisecond)
+		}
 	}
 }
 

@@ -3,7 +3,6 @@ package container
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -90,38 +89,29 @@ func Monitor(root, id string, log *slog.Logger) error {
 		json.NewEncoder(report).Encode(r)
 	}
 
-	p, logFile, err := startLogged(root, id, log)
+	p, err := startWatched(root, id, log)
 	tell(err)
 	if err != nil {
 		return err
 	}
-	defer logFile.Close()
 	report.Close()
 	_, err = p.Wait()
 	return err
 }
 
-func startLogged(root, id string, log *slog.Logger) (*Process, io.Closer, error) {
+// startWatched starts a container with no streams but its log.
+func startWatched(root, id string, log *slog.Logger) (*Process, error) {
 	images, err := image.Open(root, log)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	s, err := Open(root, images, log)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	c, err := s.Get(id)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	lw, err := openLog(s.bundle(c.ID, logFile))
-	if err != nil {
-		return nil, nil, err
-	}
-	p, err := s.Start(c, Stdio{Stdout: lw.stream("stdout"), Stderr: lw.stream("stderr")})
-	if err != nil {
-		lw.Close()
-		return nil, nil, err
-	}
-	return p, lw, nil
+	return s.Start(c, Stdio{})
 }

@@ -16,6 +16,9 @@ import (
 type Stdio struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
+	// Rows and Cols, when set, are the initial size of a container's
+	// terminal, so that its first output already fits the window.
+	Rows, Cols uint16
 }
 
 // Process is a container started by this process, which watches it until
@@ -27,6 +30,8 @@ type Process struct {
 	cgroup *cgroups.Cgroup
 	// term is the pseudo-terminal of a container started with -t.
 	term *terminal
+	// log receives a copy of everything the container writes.
+	log *logWriter
 }
 
 // Container returns the container being watched.
@@ -81,6 +86,13 @@ func (s *Store) Start(c *Container, stdio Stdio) (_ *Process, err error) {
 		return nil, err
 	}
 
+	// Output goes to the log as well as to the caller, foreground or not,
+	// so that `skiff logs` shows it either way.
+	if p.log, err = openLog(s.bundle(c.ID, logFile)); err != nil {
+		return nil, err
+	}
+	stdio.Stdout = teeLog(stdio.Stdout, p.log.stream("stdout"))
+	stdio.Stderr = teeLog(stdio.Stderr, p.log.stream("stderr"))
 	nsStdio, err := p.connect(stdio)
 	if err != nil {
 		return nil, err
@@ -117,7 +129,7 @@ func (s *Store) Start(c *Container, stdio Stdio) (_ *Process, err error) {
 // streams, or the slave side of a new pseudo-terminal.
 func (p *Process) connect(stdio Stdio) (namespaces.Stdio, error) {
 	if !p.c.Options.Tty {
-		return namespaces.Stdio(stdio), nil
+		return namespaces.Stdio{Stdin: stdio.Stdin, Stdout: stdio.Stdout, Stderr: stdio.Stderr}, nil
 	}
 	term, err := newTerminal(stdio)
 	if err != nil {
@@ -170,6 +182,9 @@ func (p *Process) release() error {
 	}
 	errs = append(errs, p.s.unmountRootfs(p.c))
 	p.term.close()
+	if p.log != nil {
+		errs = append(errs, p.log.Close())
+	}
 	return errors.Join(errs...)
 }
 

@@ -65,6 +65,12 @@ func newTerminal(stdio Stdio) (*terminal, error) {
 		return nil, err
 	}
 	t := &terminal{master: master, slave: slave}
+	if stdio.Rows > 0 && stdio.Cols > 0 {
+		if err := resizePty(master, stdio.Rows, stdio.Cols); err != nil {
+			t.close()
+			return nil, err
+		}
+	}
 	if stdio.Stdin != nil {
 		go io.Copy(master, stdio.Stdin)
 	}
