@@ -28,6 +28,13 @@ type CommitOptions struct {
 	// EmptyLayer records a step that changed only the config: layer is
 	// then not read and the image gets no new layer.
 	EmptyLayer bool
+	// Created, when not zero, is the time recorded in the config and its
+	// history entry instead of now (SOURCE_DATE_EPOCH, for reproducible
+	// builds).
+	Created time.Time
+	// ConfigExtra adds fields that ocispec.ImageConfig lacks to the config's
+	// "config" object, by JSON key: Docker's Healthcheck, OnBuild, Shell.
+	ConfigExtra map[string]json.RawMessage
 }
 
 // Commit makes a new image from parent plus one layer read from the
@@ -80,12 +87,15 @@ func (s *Store) Commit(parent *Image, layer io.Reader, opts CommitOptions) (*Ima
 		config.RootFS.DiffIDs = append(config.RootFS.DiffIDs, info.DiffID)
 	}
 	now := time.Now().UTC()
+	if !opts.Created.IsZero() {
+		now = opts.Created.UTC()
+	}
 	config.Created, config.Author = &now, opts.Author
 	config.History = append(config.History, ocispec.History{
 		Created: &now, CreatedBy: opts.CreatedBy, Comment: opts.Comment,
 		Author: opts.Author, EmptyLayer: opts.EmptyLayer,
 	})
-	data, err := json.Marshal(config)
+	data, err := marshalConfig(config, opts.ConfigExtra)
 	if err != nil {
 		return nil, err
 	}

@@ -30,6 +30,8 @@ type app struct {
 	stderr io.Writer
 	log    *slog.Logger
 	root   string
+	// insecureRegistries come from --insecure-registry (registry.go).
+	insecureRegistries []string
 }
 
 // openStore opens the image store under the root chosen by --root.
@@ -60,6 +62,8 @@ func (a *app) main(args []string) error {
 	fs.BoolVarP(&debugLog, "debug", "D", false, "Enable debug logging on stderr")
 	fs.BoolVarP(&showVersion, "version", "v", false, "Print version information and quit")
 	fs.BoolVarP(&help, "help", "h", false, "Print usage")
+	fs.StringArrayVar(&a.insecureRegistries, "insecure-registry", nil,
+		"Reach this registry (host:port or CIDR) over HTTP or without TLS checks")
 	top.flags = fs
 	if err := fs.Parse(args); err != nil {
 		return &usageError{path: top.path, err: err}

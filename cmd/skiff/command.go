@@ -31,6 +31,10 @@ type command struct {
 	// its own; management marks groups listed apart in the top-level help.
 	subcommands []*command
 	management  bool
+
+	// exitHelp replaces exitStatusHelp for commands whose exit code means
+	// something else, such as run, which exits with the container's code.
+	exitHelp string
 }
 
 // find returns the subcommand called name, or nil.
@@ -76,27 +80,52 @@ func newTopCommand() *command {
 			newLoadCommand("load", "skiff load"),
 			newImagesCommand("ls", "skiff images"),
 			newPruneCommand("prune"),
+			newPullCommand("pull", "skiff pull"),
+			newPushCommand("push", "skiff push"),
 			newRmiCommand("rm", "skiff rmi"),
 			newSaveCommand("save", "skiff save"),
 			newTagCommand("tag", "skiff tag"),
 		},
 	}
+	containerGroup := newContainerGroup()
 	top := &command{
 		name:    "skiff",
 		path:    "skiff",
 		summary: "A daemonless container engine for one Linux machine, written to be read",
 		usage:   "[OPTIONS] COMMAND",
-		example: "skiff import rootfs.tar busybox:latest\nskiff images",
+		example: "skiff import rootfs.tar busybox:latest\nskiff run --rm busybox echo hello",
 		subcommands: []*command{
+			newCommitCommand("commit", "skiff container commit"),
+			containerGroup,
+			newCpCommand("cp", "skiff container cp"),
+			newCreateCommand("create", "skiff container create"),
+			newDiffCommand("diff", "skiff container diff"),
+			newExecCommand("exec", "skiff container exec"),
+			newExportCommand("export", "skiff container export"),
 			newHistoryCommand("history", "skiff image history"),
 			imageGroup,
 			newImagesCommand("images", "skiff image ls", "skiff image list"),
 			newImportCommand("import", "skiff image import"),
-			newInspectCommand("inspect", "skiff image inspect"),
+			newObjectInspectCommand("inspect"),
+			newKillCommand("kill", "skiff container kill"),
 			newLoadCommand("load", "skiff image load"),
+			newLoginCommand("login"),
+			newLogoutCommand("logout"),
+			newLogsCommand("logs", "skiff container logs"),
+			newPsCommand("ps", "skiff container ls", "skiff container ps", "skiff container list"),
+			newPullCommand("pull", "skiff image pull"),
+			newPushCommand("push", "skiff image push"),
+			newRestartCommand("restart", "skiff container restart"),
+			newRmCommand("rm", "skiff container rm", "skiff container remove"),
 			newRmiCommand("rmi", "skiff image rm", "skiff image remove"),
+			newRunCommand("run", "skiff container run"),
 			newSaveCommand("save", "skiff image save"),
+			newSearchCommand("search"),
+			newStartCommand("start", "skiff container start"),
+			newStopCommand("stop", "skiff container stop"),
 			newTagCommand("tag", "skiff image tag"),
+			newContainerTopCommand("top", "skiff container top"),
+			newWaitCommand("wait", "skiff container wait"),
 		},
 	}
 	top.setPaths()
@@ -166,7 +195,11 @@ func printHelp(w io.Writer, c *command) error {
 	}
 
 	fmt.Fprintf(&b, "\nExample:\n  %s\n", strings.ReplaceAll(c.example, "\n", "\n  "))
-	fmt.Fprintf(&b, "\n%s", exitStatusHelp)
+	exitHelp := exitStatusHelp
+	if c.exitHelp != "" {
+		exitHelp = c.exitHelp
+	}
+	fmt.Fprintf(&b, "\n%s", exitHelp)
 	if len(c.subcommands) > 0 {
 		fmt.Fprintf(&b, "\nRun '%s COMMAND --help' for more information on a command.\n", c.path)
 	}
@@ -201,7 +234,7 @@ func flagUsages(fs *pflag.FlagSet) string {
 		}
 
 		switch def := f.DefValue; {
-		case def == "" || def == "false" || def == "[]":
+		case def == "" || def == "false" || def == "[]" || def == "0":
 		case f.Value.Type() == "string":
 			usage += fmt.Sprintf(" (default %q)", def)
 		default:

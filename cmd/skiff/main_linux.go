@@ -1,9 +1,40 @@
 package main
 
-import "os"
+import (
+	"fmt"
+	"os"
+
+	"github.com/skiff-dev/skiff/container"
+	"github.com/skiff-dev/skiff/namespaces"
+	// The C constructor that moves skiff exec's helper into a running
+	// container's namespaces before the Go runtime starts.
+	_ "github.com/skiff-dev/skiff/namespaces/nsenter"
+)
 
 // main runs the command line and exits with the code the command chose.
 // Everything else happens in runCLI, which the scenario tests call too.
 func main() {
+	runHiddenEntryPoints()
 	os.Exit(runCLI(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// runHiddenEntryPoints runs skiff as one of the processes it starts by
+// re-executing itself (/proc/self/exe), which users never type: a
+// container's init, or the monitor of a detached container. It does not
+// return if this process is one of them. main calls it first thing, and so
+// does the test binary, which re-executes itself the same way.
+func runHiddenEntryPoints() {
+	if namespaces.IsInit() {
+		namespaces.Init() // never returns
+	}
+	if len(os.Args) == 4 && os.Args[1] == container.MonitorArg {
+		// The monitor's stderr is /dev/null: nobody reads it once the
+		// client has returned. Its outcome is in the container's state.
+		log := newLogger(os.Stderr, false)
+		if err := container.Monitor(os.Args[2], os.Args[3], log); err != nil {
+			fmt.Fprintln(os.Stderr, errorLine(err))
+			os.Exit(exitFailure)
+		}
+		os.Exit(exitOK)
+	}
 }

@@ -57,7 +57,8 @@ func newRmiCommand(name string, also ...string) *command {
 // runRmi removes each image in turn. Like docker rmi it goes on after a
 // failure, prints one error line for it, and fails at the end.
 func runRmi(a *app, force bool, rawRefs []string) error {
-	s, err := a.openStore()
+	// Through the container store, so that images containers use are kept.
+	s, _, err := a.openStores()
 	if err != nil {
 		return err
 	}
@@ -130,7 +131,8 @@ func runPrune(a *app, opts pruneOptions) error {
 		}
 	}
 
-	s, err := a.openStore()
+	// Through the container store, so that images containers use are kept.
+	s, _, err := a.openStores()
 	if err != nil {
 		return err
 	}

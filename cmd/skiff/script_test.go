@@ -4,16 +4,22 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
 // TestMain lets the test binary double as the skiff command: the scripts
-// run "exec skiff ...", which starts this binary again as skiff.
+// run "exec skiff ...", which starts this binary again as skiff. skiff
+// also re-executes itself (/proc/self/exe) as a container's init and as the
+// monitor of a detached container; here that is this test binary, so it
+// must answer to those first.
 func TestMain(m *testing.M) {
+	runHiddenEntryPoints()
 	testscript.Main(m, map[string]func(){
 		"skiff": func() { os.Exit(runCLI(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
 	})
@@ -31,9 +37,13 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
 		Condition:           scriptCondition,
+		Cmds:                registryCommands(),
 		Setup: func(env *testscript.Env) error {
 			// The scripts under scripts/ are part of some labs.
 			env.Setenv("SKIFF_SRC", repo)
+			// A lab that fails half-way may leave containers running, with
+			// their mounts inside $WORK; remove them before $WORK goes.
+			env.Defer(func() { removeContainers(env.T(), env.WorkDir) })
 			return nil
 		},
 	})
@@ -72,4 +82,21 @@ func isStatic(path string) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// removeContainers force-removes every container of every store directly
+// under work (the labs keep theirs in $WORK/root and the like).
+func removeContainers(t interface{ Log(...any) }, work string) {
+	roots, _ := filepath.Glob(filepath.Join(work, "*", "containers"))
+	for _, dir := range roots {
+		root := filepath.Dir(dir)
+		var ids, stderr strings.Builder
+		runCLI([]string{"--root", root, "ps", "-aq", "--no-trunc"}, nil, &ids, &stderr)
+		for _, id := range strings.Fields(ids.String()) {
+			args := []string{"--root", root, "rm", "-f", id}
+			if code := runCLI(args, nil, io.Discard, &stderr); code != 0 {
+				t.Log("clean up: skiff rm -f " + id + ": " + stderr.String())
+			}
+		}
+	}
 }

@@ -1,0 +1,366 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/skiff-dev/skiff/container"
+	"github.com/skiff-dev/skiff/image"
+)
+
+// This file holds skiff container inspect, and skiff inspect, which looks
+// for a container first and then for an image, as docker inspect does.
+
+// inspectContainer is one element of the JSON array printed by skiff
+// container inspect, in the shape and field names of docker inspect.
+type inspectContainer struct {
+	ID          string               `json:"Id"`
+	Created     string               `json:"Created"`
+	Path        string               `json:"Path"`
+	Args        []string             `json:"Args"`
+	State       inspectState         `json:"State"`
+	Image       string               `json:"Image"`
+	Name        string               `json:"Name"`
+	Driver      string               `json:"Driver"`
+	Platform    string               `json:"Platform"`
+	HostConfig  inspectHostConfig    `json:"HostConfig"`
+	GraphDriver inspectGraphDriver   `json:"GraphDriver"`
+	Config      inspectContainerConf `json:"Config"`
+	// The files skiff binds over the container's own.
+	HostnamePath   string `json:"HostnamePath"`
+	HostsPath      string `json:"HostsPath"`
+	ResolvConfPath string `json:"ResolvConfPath"`
+	LogPath        string `json:"LogPath"`
+}
+
+// inspectState is the State object: where the container is in its life.
+type inspectState struct {
+	Status     string `json:"Status"`
+	Running    bool   `json:"Running"`
+	Paused     bool   `json:"Paused"`
+	Restarting bool   `json:"Restarting"`
+	OOMKilled  bool   `json:"OOMKilled"`
+	Dead       bool   `json:"Dead"`
+	Pid        int    `json:"Pid"`
+	ExitCode   int    `json:"ExitCode"`
+	Error      string `json:"Error"`
+	StartedAt  string `json:"StartedAt"`
+	FinishedAt string `json:"FinishedAt"`
+}
+
+// inspectHostConfig is the part of HostConfig that skiff has: limits,
+// mounts, network mode.
+type inspectHostConfig struct {
+	Binds          []string          `json:"Binds"`
+	NetworkMode    string            `json:"NetworkMode"`
+	AutoRemove     bool              `json:"AutoRemove"`
+	ReadonlyRootfs bool              `json:"ReadonlyRootfs"`
+	Tmpfs          map[string]string `json:"Tmpfs,omitempty"`
+	Memory         int64             `json:"Memory"`
+	NanoCpus       int64             `json:"NanoCpus"`
+	PidsLimit      *int64            `json:"PidsLimit"`
+	Init           *bool             `json:"Init"`
+}
+
+// inspectGraphDriver says where the container's filesystem lives: the
+// overlay's lowerdirs (topmost first, as in the mount options), its
+// upperdir and workdir, and the merged mount point.
+type inspectGraphDriver struct {
+	Name string            `json:"Name"`
+	Data map[string]string `json:"Data"`
+}
+
+// inspectContainerConf is the container's Config: its run options, with
+// the image's defaults applied.
+type inspectContainerConf struct {
+	Hostname    string   `json:"Hostname"`
+	User        string   `json:"User"`
+	Tty         bool     `json:"Tty"`
+	OpenStdin   bool     `json:"OpenStdin"`
+	Env         []string `json:"Env"`
+	Cmd         []string `json:"Cmd"`
+	Image       string   `json:"Image"`
+	WorkingDir  string   `json:"WorkingDir"`
+	Entrypoint  []string `json:"Entrypoint"`
+	StopSignal  string   `json:"StopSignal,omitempty"`
+	StopTimeout *int     `json:"StopTimeout,omitempty"`
+}
+
+// newContainerInspect converts a container to docker inspect's shape.
+// lowerDirs are its image's layer dirs, lowest first; bundle is its
+// directory in the store.
+func newContainerInspect(c *container.Container, lowerDirs []string,
+	bundle string) inspectContainer {
+
+	out := inspectContainer{
+		ID:             c.ID,
+		Created:        c.Created.UTC().Format(time.RFC3339Nano),
+		Args:           []string{},
+		State:          newInspectState(c.State),
+		Image:          c.Image.String(),
+		Name:           "/" + c.Name,
+		Driver:         "overlay",
+		Platform:       "linux",
+		HostConfig:     newInspectHostConfig(&c.Options),
+		GraphDriver:    newInspectGraphDriver(lowerDirs, bundle),
+		Config:         newInspectContainerConf(c),
+		HostnamePath:   filepath.Join(bundle, "hostname"),
+		HostsPath:      filepath.Join(bundle, "hosts"),
+		ResolvConfPath: filepath.Join(bundle, "resolv.conf"),
+		LogPath:        filepath.Join(bundle, "log.json"),
+	}
+	// Docker's Path and Args: the entrypoint and command, split after the
+	// program.
+	if cmd := c.Options.Command(); len(cmd) > 0 {
+		out.Path, out.Args = cmd[0], cmd[1:]
+	}
+	return out
+}
+
+func newInspectState(st container.State) inspectState {
+	return inspectState{
+		Status:     string(st.Status),
+		Running:    st.Status == container.Running,
+		OOMKilled:  st.OOMKilled,
+		Pid:        st.Pid,
+		ExitCode:   st.ExitCode,
+		Error:      st.Error,
+		StartedAt:  st.StartedAt.UTC().Format(time.RFC3339Nano),
+		FinishedAt: st.FinishedAt.UTC().Format(time.RFC3339Nano),
+	}
+}
+
+func newInspectHostConfig(o *container.Options) inspectHostConfig {
+	h := inspectHostConfig{
+		Binds:          o.Volumes,
+		NetworkMode:    o.Network,
+		AutoRemove:     o.AutoRemove,
+		ReadonlyRootfs: o.ReadOnly,
+		Memory:         o.Memory,
+		NanoCpus:       int64(o.CPUs * 1e9),
+	}
+	// Docker shows null for a setting that was never made.
+	if o.PidsLimit > 0 {
+		h.PidsLimit = &o.PidsLimit
+	}
+	if o.Init {
+		h.Init = &o.Init
+	}
+	for _, t := range o.Tmpfs {
+		if h.Tmpfs == nil {
+			h.Tmpfs = make(map[string]string)
+		}
+		target, opts, _ := strings.Cut(t, ":")
+		h.Tmpfs[target] = opts
+	}
+	return h
+}
+
+func newInspectGraphDriver(lowerDirs []string, bundle string) inspectGraphDriver {
+	// Overlay lists lowerdirs topmost first, the reverse of diff_ids.
+	lowers := slices.Clone(lowerDirs)
+	slices.Reverse(lowers)
+	return inspectGraphDriver{
+		Name: "overlay",
+		Data: map[string]string{
+			"LowerDir":  strings.Join(lowers, ":"),
+			"UpperDir":  filepath.Join(bundle, "upper"),
+			"WorkDir":   filepath.Join(bundle, "work"),
+			"MergedDir": filepath.Join(bundle, "rootfs"),
+		},
+	}
+}
+
+func newInspectContainerConf(c *container.Container) inspectContainerConf {
+	o := &c.Options
+	conf := inspectContainerConf{
+		Hostname:   o.Hostname,
+		User:       o.User,
+		Tty:        o.Tty,
+		OpenStdin:  o.OpenStdin,
+		Env:        o.Env,
+		Cmd:        o.Cmd,
+		Image:      c.ImageRef,
+		WorkingDir: o.WorkingDir,
+		Entrypoint: o.Entrypoint,
+		StopSignal: o.StopSignal,
+	}
+	if o.StopTimeout != 0 {
+		conf.StopTimeout = &o.StopTimeout
+	}
+	return conf
+}
+
+// inspectKinds are the kinds of object skiff inspect --type accepts.
+const (
+	kindContainer = "container"
+	kindImage     = "image"
+)
+
+// newContainerInspectCommand builds "skiff container inspect".
+func newContainerInspectCommand(name string) *command {
+	var format string
+	c := &command{
+		name:    name,
+		summary: "Display detailed information on one or more containers",
+		usage:   "[OPTIONS] CONTAINER [CONTAINER...]",
+		example: "skiff container inspect web\n" +
+			"skiff container inspect --format '{{.State.Pid}}' web",
+		args:  argRule{min: 1, max: -1},
+		flags: newFlagSet(name),
+	}
+	c.flags.StringVarP(&format, "format", "f", "",
+		"Format output using a Go template (fields as in the JSON output)")
+	c.run = func(a *app, args []string) error {
+		return runObjectInspect(a, c.path, format, kindContainer, args)
+	}
+	return c
+}
+
+// newObjectInspectCommand builds "skiff inspect": a container or an image,
+// whichever the name finds first, in that order.
+func newObjectInspectCommand(name string) *command {
+	var format, kind string
+	c := &command{
+		name:    name,
+		summary: "Return low-level information on skiff objects",
+		usage:   "[OPTIONS] NAME|ID [NAME|ID...]",
+		example: "skiff inspect web\n" +
+			"skiff inspect --format '{{.State.ExitCode}}' web\n" +
+			"skiff inspect --type image busybox",
+		args:  argRule{min: 1, max: -1},
+		flags: newFlagSet(name),
+	}
+	c.flags.StringVarP(&format, "format", "f", "",
+		"Format output using a Go template (fields as in the JSON output)")
+	c.flags.StringVar(&kind, "type", "",
+		"Only inspect objects of the given type (container or image)")
+	c.run = func(a *app, args []string) error {
+		if kind != "" && kind != kindContainer && kind != kindImage {
+			err := fmt.Errorf("invalid --type %q: want container or image", kind)
+			return &usageError{path: c.path, err: err}
+		}
+		return runObjectInspect(a, c.path, format, kind, args)
+	}
+	return c
+}
+
+// runObjectInspect prints every object it finds, then one error line for
+// each name it does not, and fails if any was missing. kind limits the
+// search to containers or images; "" tries a container, then an image.
+func runObjectInspect(a *app, path, format, kind string, refs []string) error {
+	var tmpl *template.Template
+	if format != "" {
+		var err error
+		if tmpl, err = parseFormat(format); err != nil {
+			return &usageError{path: path, err: err}
+		}
+	}
+	images, s, err := a.openStores()
+	if err != nil {
+		return err
+	}
+
+	found := []any{}
+	var failed []error
+	for _, ref := range refs {
+		obj, err := a.inspectObject(images, s, kind, ref)
+		if err != nil {
+			failed = append(failed, err)
+			continue
+		}
+		found = append(found, obj)
+	}
+
+	if tmpl != nil {
+		err = printEachTemplate(a.stdout, tmpl, found)
+	} else {
+		err = printJSON(a.stdout, found)
+	}
+	if err != nil {
+		return err
+	}
+	for _, err := range failed {
+		fmt.Fprintln(a.stderr, errorLine(err))
+	}
+	if len(failed) > 0 {
+		return errReported
+	}
+	return nil
+}
+
+// inspectObject finds ref as a container, then as an image, as kind
+// allows, and returns it in docker inspect's shape.
+func (a *app) inspectObject(images *image.Store, s *container.Store,
+	kind, ref string) (any, error) {
+
+	if kind != kindImage {
+		c, err := s.Get(ref)
+		switch {
+		case err == nil:
+			return a.containerInspect(images, c), nil
+		case !errors.Is(err, container.ErrNotFound):
+			return nil, err
+		case kind == kindContainer:
+			return nil, containerError(ref, err)
+		}
+	}
+	img, err := images.Lookup(ref)
+	switch {
+	case err == nil:
+		return newInspect(img), nil
+	case errors.Is(err, image.ErrNotFound) && kind == "":
+		return nil, &noSuchObjectError{ref: ref}
+	}
+	return nil, imageError(ref, err)
+}
+
+// containerInspect gathers what newContainerInspect needs from the stores.
+func (a *app) containerInspect(images *image.Store, c *container.Container) inspectContainer {
+	// TODO: ask the container store for the bundle directory and the
+	// layer stack instead of knowing its layout (<root>/containers/<id>,
+	// the init layer on top of the image's) here.
+	bundle := filepath.Join(a.root, "containers", c.ID)
+	var lowerDirs []string
+	if img, err := images.Lookup(c.Image.String()); err == nil {
+		lowerDirs, _ = images.LayerDirs(img)
+	}
+	lowerDirs = append(lowerDirs, filepath.Join(bundle, "init"))
+	return newContainerInspect(c, lowerDirs, bundle)
+}
+
+// printEachTemplate runs tmpl once per object, one line each, on the JSON
+// document (as printTemplate does for images), so {{.State.Pid}} works
+// exactly as it does with docker.
+func printEachTemplate(w io.Writer, tmpl *template.Template, objs []any) error {
+	for _, obj := range objs {
+		raw, err := json.Marshal(obj)
+		if err != nil {
+			return err
+		}
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber() // print a PID as 4242, not 4.242e+03
+		var doc any
+		if err := dec.Decode(&doc); err != nil {
+			return err
+		}
+
+		var b bytes.Buffer
+		if err := tmpl.Execute(&b, doc); err != nil {
+			return fmt.Errorf("execute --format template: %w", err)
+		}
+		b.WriteByte('\n')
+		if _, err := w.Write(b.Bytes()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
