@@ -26,14 +26,17 @@ const (
 // in the manifests skiff writes. A layer of any other type (a foreign layer
 // to download, an artifact that is no tar) is refused.
 var layerTypes = map[string]string{
-	ocispec.MediaTypeImageLayer:                     ocispec.MediaTypeImageLayer,
-	ocispec.MediaTypeImageLayerGzip:                 ocispec.MediaTypeImageLayerGzip,
-	ocispec.MediaTypeImageLayerZstd:                 ocispec.MediaTypeImageLayerZstd,
-	ocispec.MediaTypeImageLayerNonDistributable:     ocispec.MediaTypeImageLayer,
-	ocispec.MediaTypeImageLayerNonDistributableGzip: ocispec.MediaTypeImageLayerGzip,
-	ocispec.MediaTypeImageLayerNonDistributableZstd: ocispec.MediaTypeImageLayerZstd,
-	mediaTypeDockerLayer:                            ocispec.MediaTypeImageLayer,
-	mediaTypeDockerLayerGzip:                        ocispec.MediaTypeImageLayerGzip,
+	ocispec.MediaTypeImageLayer:     ocispec.MediaTypeImageLayer,
+	ocispec.MediaTypeImageLayerGzip: ocispec.MediaTypeImageLayerGzip,
+	ocispec.MediaTypeImageLayerZstd: ocispec.MediaTypeImageLayerZstd,
+	// Non-distributable ("foreign") layers: the spec deprecates making new
+	// ones, but old images still carry them. Spelled out here because the
+	// spec package marks its constants deprecated.
+	"application/vnd.oci.image.layer.nondistributable.v1.tar":      ocispec.MediaTypeImageLayer,
+	"application/vnd.oci.image.layer.nondistributable.v1.tar+gzip": ocispec.MediaTypeImageLayerGzip,
+	"application/vnd.oci.image.layer.nondistributable.v1.tar+zstd": ocispec.MediaTypeImageLayerZstd,
+	mediaTypeDockerLayer:     ocispec.MediaTypeImageLayer,
+	mediaTypeDockerLayerGzip: ocispec.MediaTypeImageLayerGzip,
 }
 
 // Load reads an image archive from r and adds its images to the store with

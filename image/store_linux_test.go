@@ -246,11 +246,11 @@ func TestSharedLayerIsUnpackedOnceAndRemovedLast(t *testing.T) {
 
 func TestRemoveRules(t *testing.T) {
 	s := newStore(t)
-	img := importTar(t, s, layerTar(t, rootfs), "one")
+	importTar(t, s, layerTar(t, rootfs), "one")
 	if err := s.Tag("one", "two:v2"); err != nil {
 		t.Fatal(err)
 	}
-	img, _ = s.Lookup("one")
+	img, _ := s.Lookup("one")
 	if got, want := tagNames(img), []string{"one:latest", "two:v2"}; !cmp.Equal(got, want) {
 		t.Fatalf("tags after Tag() = %v, want %v", got, want)
 	}
