@@ -65,7 +65,15 @@ func dropPrivileges(spec *Spec, log *slog.Logger) error {
 	if err := dropBoundingSet(keep, log); err != nil {
 		return err
 	}
-	if err := setIDs(u, log); err != nil {
+	// A reaper stays alive as PID 1 next to the command, so all its
+	// threads must give up root; a command exec'd right away needs only
+	// this thread to.
+	if spec.Init {
+		err = setAllThreadIDs(u, log)
+	} else {
+		err = setIDs(u, log)
+	}
+	if err != nil {
 		return err
 	}
 	if err := setCapabilities(keep, log); err != nil {
@@ -142,23 +150,56 @@ func lastCapability() int {
 	return n
 }
 
-// setIDs switches groups, GID and UID. The syscall package applies each
-// change to every thread of the process (through the C library in a cgo
-// binary), so no thread is left running as root by accident.
+// setIDs switches groups, GID and UID of the calling thread only, with
+// raw system calls.
+//
+// Preconditions: the thread is locked (runtime.LockOSThread) and execs the
+// command right after. Credentials are per thread in Linux; the syscall
+// package's Setresuid and friends change every thread of the process, by
+// signalling each one (in a cgo binary, through the C library's setxid
+// broadcast), which costs milliseconds. It is not needed here: execve(2)
+// ends every other thread, and the new program runs with the credentials
+// of the thread that called it. If the exec fails the init exits.
 func setIDs(u User, log *slog.Logger) error {
+	groups := make([]uint32, len(u.AdditionalGIDs))
+	copy(groups, u.AdditionalGIDs)
+	var list unsafe.Pointer
+	if len(groups) > 0 {
+		list = unsafe.Pointer(&groups[0])
+	}
+	log.Debug("setgroups", "gids", groups)
+	_, _, errno := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(groups)), uintptr(list), 0)
+	if errno != 0 {
+		return os.NewSyscallError("setgroups", errno)
+	}
+	gid, uid := uintptr(u.GID), uintptr(u.UID)
+	log.Debug("setresgid", "gid", u.GID)
+	if _, _, errno := unix.RawSyscall(unix.SYS_SETRESGID, gid, gid, gid); errno != 0 {
+		return os.NewSyscallError("setresgid", errno)
+	}
+	log.Debug("setresuid", "uid", u.UID)
+	if _, _, errno := unix.RawSyscall(unix.SYS_SETRESUID, uid, uid, uid); errno != 0 {
+		return os.NewSyscallError("setresuid", errno)
+	}
+	return nil
+}
+
+// setAllThreadIDs switches groups, GID and UID of every thread of the
+// process: the syscall package signals each thread to make the change.
+func setAllThreadIDs(u User, log *slog.Logger) error {
 	groups := make([]int, len(u.AdditionalGIDs))
 	for i, g := range u.AdditionalGIDs {
 		groups[i] = int(g)
 	}
-	log.Debug("setgroups", "gids", groups)
+	log.Debug("setgroups (all threads)", "gids", groups)
 	if err := syscall.Setgroups(groups); err != nil {
 		return os.NewSyscallError("setgroups", err)
 	}
-	log.Debug("setresgid", "gid", u.GID)
+	log.Debug("setresgid (all threads)", "gid", u.GID)
 	if err := syscall.Setresgid(int(u.GID), int(u.GID), int(u.GID)); err != nil {
 		return os.NewSyscallError("setresgid", err)
 	}
-	log.Debug("setresuid", "uid", u.UID)
+	log.Debug("setresuid (all threads)", "uid", u.UID)
 	if err := syscall.Setresuid(int(u.UID), int(u.UID), int(u.UID)); err != nil {
 		return os.NewSyscallError("setresuid", err)
 	}
