@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
+
+	"github.com/skiff-dev/skiff/network"
 )
 
 // Container is one instance of an image: its record on disk, the options it
@@ -90,8 +92,12 @@ type Options struct {
 	CPUs      float64 `json:"cpus,omitempty"`
 	PidsLimit int64   `json:"pidsLimit,omitempty"`
 
-	// Network is "none" or "host".
+	// Network is "bridge" (the default), a user-defined network, "none"
+	// (only a loopback interface) or "host" (the host's network stack).
 	Network string `json:"network,omitempty"`
+	// Ports are the published ports (-p, -P); a HostPort of 0 is chosen
+	// when the container starts.
+	Ports []network.PortMapping `json:"ports,omitempty"`
 
 	StopSignal  string `json:"stopSignal,omitempty"`
 	StopTimeout int    `json:"stopTimeout,omitempty"`

@@ -70,7 +70,7 @@ func busyboxTar(t *testing.T) []byte {
 	}
 	add(&tar.Header{Name: "bin/busybox", Typeflag: tar.TypeReg, Mode: 0o755}, bin)
 	for _, applet := range []string{"sh", "echo", "cat", "ls", "hostname", "sleep", "rm",
-		"touch", "id", "head", "yes", "seq", "true", "ps", "mkdir", "wc", "trap"} {
+		"touch", "id", "head", "yes", "seq", "true", "ps", "mkdir", "wc", "trap", "httpd", "wget"} {
 		add(&tar.Header{Name: "bin/" + applet, Typeflag: tar.TypeSymlink, Linkname: "busybox"}, nil)
 	}
 	add(&tar.Header{Name: "etc/passwd", Typeflag: tar.TypeReg, Mode: 0o644},
@@ -123,8 +123,13 @@ func (f *fixture) removeAll(t *testing.T) {
 	}
 }
 
+// create makes a container; with no network asked for, --network none:
+// tests outside the network tests must not touch the host's network.
 func (f *fixture) create(t *testing.T, o Options, args ...string) *Container {
 	t.Helper()
+	if o.Network == "" {
+		o.Network = "none"
+	}
 	c, err := f.s.Create(f.img, "busybox", CreateOptions{Options: o, Args: args})
 	if err != nil {
 		t.Fatalf("Create(%q) error: %v", args, err)
@@ -311,7 +316,8 @@ func TestParallelRunRemoveLeavesNothing(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			c, err := f.s.Create(f.img, "busybox", CreateOptions{
-				Options: Options{AutoRemove: true}, Args: []string{"echo", fmt.Sprint(i)},
+				Options: Options{AutoRemove: true, Network: "none"},
+				Args:    []string{"echo", fmt.Sprint(i)},
 			})
 			if err != nil {
 				errs <- err
@@ -463,7 +469,8 @@ func TestCommitAndCopy(t *testing.T) {
 		t.Errorf("Commit() image parent %s, %d layers; want %s, 2", img.Parent,
 			len(img.Config.RootFS.DiffIDs), f.img.ID)
 	}
-	child, err := f.s.Create(img, "made:1", CreateOptions{Args: []string{"sh", "-c",
+	child, err := f.s.Create(img, "made:1", CreateOptions{Options: Options{Network: "none"},
+		Args: []string{"sh", "-c",
 		"cat /data/file; ls /etc/motd 2>&1 >/dev/null | wc -l"}})
 	if err != nil {
 		t.Fatal(err)

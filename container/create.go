@@ -16,6 +16,9 @@ type CreateOptions struct {
 	Entrypoint []string
 	// Args are the COMMAND and ARGs after the image name.
 	Args []string
+	// Publish are the -p specs; PublishAll is -P.
+	Publish    []string
+	PublishAll bool
 }
 
 // Create makes a new container from an image without starting it (docker
@@ -57,12 +60,11 @@ func (s *Store) Create(img *image.Image, imageRef string, opts CreateOptions) (*
 	if o.StopTimeout == 0 {
 		o.StopTimeout = 10
 	}
-	switch o.Network {
-	case "":
-		o.Network = "none"
-	case "none", "host":
-	default:
-		return nil, fmt.Errorf("network %s not found (skiff knows none and host)", o.Network)
+	if err := s.checkNetwork(o); err != nil {
+		return nil, err
+	}
+	if err := s.resolvePorts(o, img, opts.Publish, opts.PublishAll); err != nil {
+		return nil, err
 	}
 	for _, v := range o.Volumes {
 		if _, _, _, err := volumeMount(v); err != nil {

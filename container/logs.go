@@ -2,9 +2,9 @@ package container
 
 import (
 	"bufio"
-	"errors"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"sync"

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/skiff-dev/skiff/network"
 	"github.com/skiff-dev/skiff/overlay"
 )
 
@@ -90,21 +91,24 @@ func (s *Store) writeEtcFiles(c *Container) error {
 	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" +
 		"fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n" +
 		"ff02::2\tip6-allrouters\n"
-	if c.Options.Network == "host" {
+	switch c.Options.Network {
+	case "host":
 		if data, err := os.ReadFile("/etc/hosts"); err == nil {
 			hosts = string(data)
 		}
-	} else {
+	case "none":
 		hosts += "127.0.1.1\t" + hostname + "\n"
 	}
-	resolv, err := os.ReadFile("/etc/resolv.conf")
-	if err != nil {
-		resolv = nil
+	// On a network, attaching adds the container's address and peers.
+	// The host's resolver works as it is only in the host's network.
+	resolv, _ := os.ReadFile("/etc/resolv.conf")
+	if c.Options.Network != "host" {
+		resolv = network.ResolvConf(resolv)
 	}
 	files := map[string]string{
 		"hostname":    hostname + "\n",
 		"hosts":       hosts,
-		"resolv.conf": hostResolvConf(string(resolv)),
+		"resolv.conf": string(resolv),
 	}
 	for name, content := range files {
 		if err := os.WriteFile(s.bundle(c.ID, name), []byte(content), 0o644); err != nil {
@@ -112,20 +116,6 @@ func (s *Store) writeEtcFiles(c *Container) error {
 		}
 	}
 	return nil
-}
-
-// hostResolvConf drops loopback name servers (127.0.0.53 of systemd-resolved
-// means nothing inside a network namespace), as Docker does.
-func hostResolvConf(conf string) string {
-	var out []string
-	for _, line := range strings.Split(conf, "\n") {
-		f := strings.Fields(line)
-		if len(f) >= 2 && f[0] == "nameserver" && strings.HasPrefix(f[1], "127.") {
-			continue
-		}
-		out = append(out, line)
-	}
-	return strings.Join(out, "\n")
 }
 
 // volumeMounts turns -v HOST:CONTAINER[:ro] into bind mounts, refusing a

@@ -32,6 +32,8 @@ type Process struct {
 	term *terminal
 	// log receives a copy of everything the container writes.
 	log *logWriter
+	// attached is set once the container has an endpoint on a network.
+	attached bool
 }
 
 // Container returns the container being watched.
@@ -102,8 +104,13 @@ func (s *Store) Start(c *Container, stdio Stdio) (_ *Process, err error) {
 	if err != nil {
 		return nil, err
 	}
-	// The cgroup before the command: limits hold from its first instruction.
+	// The cgroup and the network before the command: limits hold from its
+	// first instruction, and eth0 is up when it looks.
 	if err := p.cgroup.Add(p.proc.Pid()); err != nil {
+		p.proc.Kill()
+		return nil, err
+	}
+	if err := p.attach(p.proc.Pid()); err != nil {
 		p.proc.Kill()
 		return nil, err
 	}
@@ -177,6 +184,9 @@ func (p *Process) Wait() (State, error) {
 // root filesystem mount. The upper dir stays: it is the container.
 func (p *Process) release() error {
 	var errs []error
+	if p.attached {
+		errs = append(errs, p.s.networks.Detach(p.c.ID))
+	}
 	if p.cgroup != nil {
 		errs = append(errs, p.cgroup.Delete())
 	}

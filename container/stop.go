@@ -160,7 +160,7 @@ func (s *Store) reconcile(c *Container) error {
 	if cg, err := cgroups.Open(cgroupName(c), s.log); err == nil {
 		errs = append(errs, cg.Delete())
 	}
-	errs = append(errs, s.unmountRootfs(c), s.saveState(c))
+	errs = append(errs, s.networks.Detach(c.ID), s.unmountRootfs(c), s.saveState(c))
 	if c.Options.AutoRemove {
 		errs = append(errs, s.removeBundle(c))
 	}
@@ -191,6 +191,9 @@ func (s *Store) Remove(c *Container, force bool) error {
 // removeBundle deletes the container's directory after making sure nothing
 // is mounted in it. Leftover cgroups of a crash go too.
 func (s *Store) removeBundle(c *Container) error {
+	if err := s.networks.Detach(c.ID); err != nil {
+		return err
+	}
 	if err := s.unmountRootfs(c); err != nil {
 		return err
 	}

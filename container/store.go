@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/image"
+	"github.com/skiff-dev/skiff/network"
 )
 
 // Errors callers branch on with [errors.Is].
@@ -43,9 +44,10 @@ var (
 //	containers/<id>/log.json     output of a detached container
 //	containers/<id>/lock         flock(2) held while the state changes
 type Store struct {
-	root   string
-	images *image.Store
-	log    *slog.Logger
+	root     string
+	images   *image.Store
+	networks *network.Manager
+	log      *slog.Logger
 }
 
 // Open opens the containers of the store at root. It also tells images
@@ -58,6 +60,11 @@ func Open(root string, images *image.Store, log *slog.Logger) (*Store, error) {
 	if err := os.MkdirAll(s.path(), 0o700); err != nil {
 		return nil, fmt.Errorf("open container store: %w", err)
 	}
+	networks, err := network.Open(root, network.Options{}, log)
+	if err != nil {
+		return nil, fmt.Errorf("open container store: %w", err)
+	}
+	s.networks = networks
 	images.InUse = s.usersOf
 	return s, nil
 }
