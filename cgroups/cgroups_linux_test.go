@@ -462,9 +462,11 @@ echo spawned; wait`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if peak > limit || st.Pids > limit || peak < limit/2 {
-		t.Errorf("fork bomb under pids.max %d: peak Procs %d, pids.current %d, want %d..%d",
-			limit, peak, st.Pids, limit/2, limit)
+	// The limit is a ceiling; how close a sample comes to it depends on
+	// the machine's load, so only the ceiling is asserted.
+	if peak > limit || st.Pids > limit {
+		t.Errorf("fork bomb under pids.max %d: peak Procs %d, pids.current %d, want at most %d",
+			limit, peak, st.Pids, limit)
 	}
 
 	// The kernel counts the forks it refused in pids.events.

@@ -105,7 +105,9 @@ func (c *Cgroup) Kill() error {
 	} else {
 		err = poll(killTimeout, "an empty group", c.killRound)
 	}
-	if errors.Is(err, fs.ErrNotExist) && c.gone() {
+	// ENODEV: the group was removed while we read it, by whoever reaped
+	// its last process. Either way there is nothing left to kill.
+	if errors.Is(err, unix.ENODEV) || errors.Is(err, fs.ErrNotExist) && c.gone() {
 		return nil
 	}
 	if err != nil {

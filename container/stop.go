@@ -79,6 +79,9 @@ func (s *Store) markStopped(c *Container) error {
 // that the signal cannot reach a process that reused the PID.
 func (s *Store) signal(c *Container, sig syscall.Signal) error {
 	pidfd, err := unix.PidfdOpen(c.State.Pid, 0)
+	if err == unix.ESRCH {
+		return nil // it has just exited
+	}
 	if err != nil {
 		return os.NewSyscallError("pidfd_open", err)
 	}
