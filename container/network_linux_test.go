@@ -108,13 +108,18 @@ func TestBridgeNetworkPublishedPort(t *testing.T) {
 func httpGet(t *testing.T, addr, path string) string {
 	t.Helper()
 	var lastErr error
-	for range 50 { // httpd may need a moment to listen
+	// httpd may need a moment to listen; until then the forwarder accepts
+	// and closes, and the answer is empty.
+	for range 100 {
 		conn, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
-			defer conn.Close()
 			io.WriteString(conn, "GET "+path+" HTTP/1.0\r\n\r\n")
 			data, _ := io.ReadAll(conn)
-			return string(data)
+			conn.Close()
+			if len(data) > 0 {
+				return string(data)
+			}
+			err = io.ErrUnexpectedEOF
 		}
 		lastErr = err
 		time.Sleep(20 * time.Millisecond)
