@@ -471,7 +471,7 @@ func TestCommitAndCopy(t *testing.T) {
 	}
 	child, err := f.s.Create(img, "made:1", CreateOptions{Options: Options{Network: "none"},
 		Args: []string{"sh", "-c",
-		"cat /data/file; ls /etc/motd 2>&1 >/dev/null | wc -l"}})
+			"cat /data/file; ls /etc/motd 2>&1 >/dev/null | wc -l"}})
 	if err != nil {
 		t.Fatal(err)
 	}

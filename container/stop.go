@@ -75,26 +75,6 @@ func (s *Store) markStopped(c *Container) error {
 	return s.saveState(c)
 }
 
-// signal sends sig to the container's first process, through a pidfd so
-// that the signal cannot reach a process that reused the PID.
-func (s *Store) signal(c *Container, sig syscall.Signal) error {
-	pidfd, err := unix.PidfdOpen(c.State.Pid, 0)
-	if err == unix.ESRCH {
-		return nil // it has just exited
-	}
-	if err != nil {
-		return os.NewSyscallError("pidfd_open", err)
-	}
-	defer unix.Close(pidfd)
-	if processStart(c.State.Pid) != c.State.PidStart {
-		return nil // it exited and the PID is someone else's now
-	}
-	if err := unix.PidfdSendSignal(pidfd, sig, nil, 0); err != nil && err != unix.ESRCH {
-		return os.NewSyscallError("pidfd_send_signal", err)
-	}
-	return nil
-}
-
 // killAll kills every process of the container through its cgroup, so
 // that nothing the container forked survives it.
 func (s *Store) killAll(c *Container) error {
