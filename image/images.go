@@ -93,6 +93,32 @@ func created(img *Image) time.Time {
 	return *img.Config.Created
 }
 
+// imageIn reads the image whose manifest digest is d, with the tags that
+// idx gives it.
+func (s *Store) imageIn(idx *ocispec.Index, d digest.Digest) (*Image, error) {
+	var img *Image
+	for _, m := range idx.Manifests {
+		if m.Digest != d {
+			continue
+		}
+		if img == nil {
+			var err error
+			if img, err = s.loadImage(m); err != nil {
+				return nil, err
+			}
+		}
+		if name := m.Annotations[ocispec.AnnotationRefName]; name != "" {
+			if ref, err := ParseReference(name); err == nil {
+				img.Tags = append(img.Tags, ref)
+			}
+		}
+	}
+	if img == nil {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, d)
+	}
+	return img, nil
+}
+
 // loadImage reads the manifest that desc points at and the config it
 // names, checking both against their digests.
 func (s *Store) loadImage(desc ocispec.Descriptor) (*Image, error) {

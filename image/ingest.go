@@ -58,14 +58,18 @@ func (in *ingest) addImage(config []byte, layers []ocispec.Descriptor, tags []Re
 	if testHookBeforeIndex != nil {
 		testHookBeforeIndex()
 	}
+	var named ocispec.Index
 	err = in.s.updateIndex(func(idx *ocispec.Index) error {
 		addRefs(idx, desc, tags, parent)
+		named = *idx
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return in.s.Lookup("sha256:" + digest.FromBytes(config).Encoded())
+	// Only this image is read back, not the whole store: a build commits
+	// an image per step, and the store grows with every one.
+	return in.s.imageIn(&named, desc.Digest)
 }
 
 // storeImage stores config and a manifest naming it and layers (whose blobs

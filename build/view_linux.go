@@ -1,0 +1,204 @@
+package build
+
+import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/image"
+	"github.com/skiff-dev/skiff/overlay"
+)
+
+// view is an image's root file system mounted read-only, for the build to
+// look into: which directories a COPY writes into already exist, what
+// /etc/passwd says for --chown, what files COPY --from takes. Views last
+// for one step.
+type view struct {
+	img *image.Image
+	// dir is the mount point; "" for an image without layers.
+	dir string
+}
+
+// view mounts img read-only (once per step) and returns the view of it. An
+// image without layers, or none (scratch), has an empty view.
+func (r *buildRun) view(img *image.Image) (*view, error) {
+	for _, v := range r.views {
+		if v.img == img || (v.img != nil && img != nil && v.img.ID == img.ID) {
+			return v, nil
+		}
+	}
+	v := &view{img: img}
+	if img == nil || len(img.Config.RootFS.DiffIDs) == 0 {
+		r.views = append(r.views, v)
+		return v, nil
+	}
+
+	layers, err := r.b.images.LayerDirs(img)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(r.cache.dir, "mnt", uniqueName())
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := overlay.Mount(layers, "", "", dir, r.b.log); err != nil {
+		return nil, errors.Join(err, os.Remove(dir))
+	}
+	// The mount point's own path, symbolic links resolved, is the prefix of
+	// every path resolveIn returns.
+	if v.dir, err = filepath.EvalSymlinks(dir); err != nil {
+		return nil, errors.Join(err, overlay.Unmount(dir), os.Remove(dir))
+	}
+	r.views = append(r.views, v)
+	return v, nil
+}
+
+// releaseViews unmounts the step's views and removes their mount points
+// (with rmdir(2): never anything through a mount).
+func (r *buildRun) releaseViews() error {
+	var errs []error
+	for _, v := range r.views {
+		if v.dir != "" {
+			errs = append(errs, overlay.Unmount(v.dir), os.Remove(v.dir))
+		}
+	}
+	r.views = nil
+	return errors.Join(errs...)
+}
+
+// tree returns the view as a tree to copy from.
+func (v *view) tree(what string) *tree { return &tree{root: v.dir, what: what} }
+
+// resolveIn resolves unsafePath inside root with openat2(2) and
+// RESOLVE_IN_ROOT, so that neither ".." nor a symbolic link (relative or
+// absolute) can lead out of root, and returns the host path it names. A
+// missing path is an error satisfying errors.Is(err, fs.ErrNotExist).
+//
+// Limitation: the result is a path, not a file descriptor; something that
+// swaps a directory for a symbolic link afterwards could redirect a read.
+// The build reads its own context and read-only mounts; runc's libpathrs
+// keeps file descriptors to close that window.
+func resolveIn(root, unsafePath string) (string, error) {
+	if root == "" {
+		return "", &os.PathError{Op: "openat2", Path: unsafePath, Err: fs.ErrNotExist}
+	}
+	if unsafePath == "" {
+		unsafePath = "."
+	}
+	rootFd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "", &os.PathError{Op: "open", Path: root, Err: err}
+	}
+	defer unix.Close(rootFd)
+	fd, err := unix.Openat2(rootFd, unsafePath, &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if err != nil {
+		return "", &os.PathError{Op: "openat2", Path: unsafePath, Err: err}
+	}
+	defer unix.Close(fd)
+	return os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd))
+}
+
+// placement is where a destination path lands in an image.
+type placement struct {
+	// real is the path without its leading slash, symbolic links in the
+	// image followed: the name the layer must use.
+	real string
+	// exists says the destination is there; isDir that it is a directory.
+	exists, isDir bool
+	// dirs are the directories on the way that exist (the destination
+	// too, if it is one), by real path: the layer repeats them as they are,
+	// so that unpacking it changes nothing about them.
+	dirs map[string]*tar.Header
+}
+
+// place finds where dest (absolute) lands in the image, one component at
+// a time: existing components are followed as the kernel follows them,
+// missing ones will be created. A component on the way that is not a
+// directory is an error.
+func (v *view) place(dest string) (placement, error) {
+	pl := placement{dirs: map[string]*tar.Header{}}
+	parts := strings.Split(strings.Trim(path.Clean(dest), "/"), "/")
+	cur := ""
+	for i, part := range parts {
+		if part == "" {
+			continue
+		}
+		host, err := resolveIn(v.dir, path.Join(cur, part))
+		if errors.Is(err, fs.ErrNotExist) {
+			pl.real = path.Join(append([]string{cur}, parts[i:]...)...)
+			return pl, nil
+		}
+		if err != nil {
+			return pl, err
+		}
+		fi, err := os.Lstat(host)
+		if err != nil {
+			return pl, err
+		}
+		cur = strings.TrimPrefix(strings.TrimPrefix(host, v.dir), "/")
+		if !fi.IsDir() {
+			if i < len(parts)-1 {
+				return pl, fmt.Errorf("cannot copy to %s: /%s is not a directory", dest, cur)
+			}
+			pl.real, pl.exists = cur, true
+			return pl, nil
+		}
+		hdr, err := fileHeader(fi, host)
+		if err != nil {
+			return pl, err
+		}
+		pl.dirs[cur] = hdr
+	}
+	pl.real, pl.exists, pl.isDir = cur, true, true
+	return pl, nil
+}
+
+// fileHeader describes a file for a layer tar, from lstat(2): type, mode
+// with the set-user-ID, set-group-ID and sticky bits, owner, size, link
+// target, device numbers and modification time. It returns nil for a
+// socket, which a tar cannot hold.
+func fileHeader(fi fs.FileInfo, host string) (*tar.Header, error) {
+	hdr := &tar.Header{Mode: int64(fi.Mode().Perm()), ModTime: fi.ModTime(), Format: tar.FormatPAX}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		hdr.Uid, hdr.Gid = int(st.Uid), int(st.Gid)
+		hdr.Mode = int64(st.Mode & 0o7777)
+		hdr.Devmajor, hdr.Devminor = int64(unix.Major(st.Rdev)), int64(unix.Minor(st.Rdev))
+		hdr.ModTime = time.Unix(st.Mtim.Unix())
+	}
+	switch m := fi.Mode(); {
+	case m.IsRegular():
+		hdr.Typeflag, hdr.Size = tar.TypeReg, fi.Size()
+	case m.IsDir():
+		hdr.Typeflag = tar.TypeDir
+	case m&fs.ModeSymlink != 0:
+		link, err := os.Readlink(host)
+		if err != nil {
+			return nil, err
+		}
+		hdr.Typeflag, hdr.Linkname = tar.TypeSymlink, link
+	case m&fs.ModeNamedPipe != 0:
+		hdr.Typeflag = tar.TypeFifo
+	case m&fs.ModeCharDevice != 0:
+		hdr.Typeflag = tar.TypeChar
+	case m&fs.ModeDevice != 0:
+		hdr.Typeflag = tar.TypeBlock
+	default:
+		return nil, nil
+	}
+	if hdr.Typeflag != tar.TypeChar && hdr.Typeflag != tar.TypeBlock {
+		hdr.Devmajor, hdr.Devminor = 0, 0
+	}
+	return hdr, nil
+}
