@@ -99,7 +99,9 @@ func layoutOf(mounts []mount) (layout, error) {
 	// labels processes: it does not make a host "v1".
 	switch {
 	case len(l.v1) == 0 && l.v2 == "":
-		return layout{}, fmt.Errorf("find cgroup hierarchies: %w", fs.ErrNotExist)
+		// `ip netns exec` is a common cause: it mounts a fresh /sys.
+		return layout{}, fmt.Errorf("find cgroup hierarchies: no cgroup or cgroup2 "+
+			"filesystem is mounted (is /sys/fs/cgroup mounted?): %w", fs.ErrNotExist)
 	case len(l.v1) == 0:
 		l.mode = Unified
 	case l.v2 == "":
