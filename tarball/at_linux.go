@@ -22,6 +22,16 @@ var errNoOpenat2 = errors.New("openat2(2) is not available: Linux 5.6 or later i
 // RESOLVE_IN_ROOT returns when a rename elsewhere raced with it.
 const openat2Retries = 64
 
+// openDirFD opens the directory at path, given by the caller and trusted,
+// for the *at system calls. The error names the failed call.
+func openDirFD(path string) (int, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, os.NewSyscallError("open", err)
+	}
+	return fd, nil
+}
+
 // openInRoot opens the directory at path inside root as an O_PATH file
 // descriptor. The lookup happens as if root were "/": ".." stops at root,
 // an absolute symlink starts again at root, and /proc magic links are
@@ -89,7 +99,8 @@ func chmodAt(dirfd int, base string, mode uint32) error {
 // It is utimensat(2) with a NULL path, as the C library's futimens(3); the
 // x/sys wrapper always passes a path.
 func futimens(fd int, ts *[2]unix.Timespec) error {
-	_, _, errno := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(fd), 0, uintptr(unsafe.Pointer(ts)), 0, 0, 0)
+	times := uintptr(unsafe.Pointer(ts))
+	_, _, errno := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(fd), 0, times, 0, 0, 0)
 	if errno != 0 {
 		return errno
 	}
@@ -161,7 +172,7 @@ func removeAt(dirfd int, base string, dev uint64) error {
 
 // removeDirAt removes the directory base in dirfd and its content.
 func removeDirAt(dirfd int, base string, dev uint64) error {
-	fd, err := unix.Openat(dirfd, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	fd, err := openSubdir(dirfd, base)
 	if err != nil {
 		return &os.PathError{Op: "openat", Path: base, Err: err}
 	}
@@ -194,6 +205,13 @@ func removeDirAt(dirfd int, base string, dev uint64) error {
 		}
 	}
 	return &os.PathError{Op: "unlinkat", Path: base, Err: unix.ENOTEMPTY}
+}
+
+// openSubdir opens the directory base in dirfd for reading, failing if it
+// is a symlink or not a directory.
+func openSubdir(dirfd int, base string) (int, error) {
+	flags := unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	return unix.Openat(dirfd, base, flags, 0)
 }
 
 // removeEntries removes what dir lists, a batch of names at a time so that

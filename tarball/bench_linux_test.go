@@ -31,7 +31,7 @@ import (
 // scan), so the extracted trees are only removed when all tests are done,
 // and two runs in a row should be some minutes apart.
 var (
-	benchSize = flag.Int64("benchsize", 180<<20, "uncompressed size of the benchmark layer in bytes")
+	benchSize = flag.Int64("benchsize", 180<<20, "uncompressed bytes in the benchmark layer")
 	benchOut  = flag.String("benchout", "", "also write the gzip benchmark layer to this file")
 )
 

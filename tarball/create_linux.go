@@ -19,30 +19,30 @@ const (
 	maxDevMinor = 1<<20 - 1
 )
 
-// create makes base in parent with mk, which returns a bare errno. When
+// create makes e.base in parent with mk, which returns a bare errno. When
 // the name is taken, what holds it is removed (with its content, for a
 // directory) and mk runs once more: in a layer, the later entry wins.
-func (a *rootedApplier) create(parent *dirHandle, base, name, op string, mk func() error) error {
+func (a *rootedApplier) create(parent *dirHandle, e entry, op string, mk func() error) error {
 	err := mk()
 	if err == unix.EEXIST {
-		if err := a.remove(parent, base, name); err != nil {
+		if err := a.remove(parent, e); err != nil {
 			return err
 		}
 		err = mk()
 	}
 	if err != nil {
-		return &os.PathError{Op: op, Path: name, Err: err}
+		return &os.PathError{Op: op, Path: e.name, Err: err}
 	}
 	return nil
 }
 
-// remove deletes base from parent, recursively, so another entry can take
-// its name.
-func (a *rootedApplier) remove(parent *dirHandle, base, name string) error {
-	a.trace("unlinkat", name, "recursive", true)
+// remove deletes e.base from parent, recursively, so that e can take its
+// place.
+func (a *rootedApplier) remove(parent *dirHandle, e entry) error {
+	a.trace("unlinkat", e.name, "recursive", true)
 	a.invalidate()
-	if err := removeAt(parent.fd, base, a.rootDev); err != nil {
-		return fmt.Errorf("remove %q to replace it: %w", name, err)
+	if err := removeAt(parent.fd, e.base, a.rootDev); err != nil {
+		return fmt.Errorf("remove %q to replace it: %w", e.name, err)
 	}
 	return nil
 }
@@ -62,16 +62,13 @@ func (a *rootedApplier) mkdir(parent *dirHandle, e entry) error {
 		return err
 	}
 
-	if err := a.chown(parent, e.base, e.name, fresh, e.hdr); err != nil {
+	if err := a.chown(parent, e, fresh); err != nil {
 		return err
 	}
-	err = a.setXattrs(e, func(attr string, value []byte) error {
-		return setXattrAt(parent.fd, e.base, attr, value)
-	})
-	if err != nil {
+	if err := a.setXattrsAt(parent, e); err != nil {
 		return err
 	}
-	return a.rememberDir(parent.fd, e.base, e)
+	return a.rememberDir(parent, e)
 }
 
 // keepOrReplaceDir handles a directory entry whose name is taken. A
@@ -84,7 +81,7 @@ func (a *rootedApplier) keepOrReplaceDir(parent *dirHandle, e entry) (bool, erro
 		return false, nil
 	}
 
-	if err := a.remove(parent, e.base, e.name); err != nil {
+	if err := a.remove(parent, e); err != nil {
 		return false, err
 	}
 	if err := unix.Mkdirat(parent.fd, e.base, 0o755); err != nil {
@@ -93,9 +90,10 @@ func (a *rootedApplier) keepOrReplaceDir(parent *dirHandle, e entry) (bool, erro
 	return true, nil
 }
 
-// rememberDir records a directory's mode and times for finish.
-func (a *rootedApplier) rememberDir(dirfd int, base string, e entry) error {
-	st, err := statAt(dirfd, base)
+// rememberDir records a directory's mode and times for finish. Until then
+// it keeps mode 0755, so that even without root its entries can be written.
+func (a *rootedApplier) rememberDir(parent *dirHandle, e entry) error {
+	st, err := statAt(parent.fd, e.base)
 	if err != nil {
 		return &os.PathError{Op: "fstatat", Path: e.name, Err: err}
 	}
@@ -114,7 +112,7 @@ func (a *rootedApplier) createFile(parent *dirHandle, e entry, data *content) (e
 	// O_EXCL|O_NOFOLLOW: never write through something already there, be
 	// it a symlink, a hard link to another file or a device.
 	fd := -1
-	err = a.create(parent, e.base, e.name, "openat", func() error {
+	err = a.create(parent, e, "openat", func() error {
 		var err error
 		flags := unix.O_WRONLY | unix.O_CREAT | unix.O_EXCL | unix.O_NOFOLLOW | unix.O_CLOEXEC
 		fd, err = unix.Openat(parent.fd, e.base, flags, mode&0o777)
@@ -141,6 +139,23 @@ func (a *rootedApplier) createFile(parent *dirHandle, e entry, data *content) (e
 		return &os.PathError{Op: "utimensat", Path: e.name, Err: err}
 	}
 	return nil
+}
+
+// copyData writes the file's content to fd, piece by piece, straight from
+// the parser's buffers.
+func (a *rootedApplier) copyData(fd int, name string, data *content) error {
+	for {
+		piece, err := data.next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read content of %q: %w", name, err)
+		}
+		if err := writeAll(fd, piece); err != nil {
+			return &os.PathError{Op: "write", Path: name, Err: err}
+		}
+	}
 }
 
 // setFileMeta gives the open, fresh file fd its owner, mode and xattrs.
@@ -172,28 +187,11 @@ func (a *rootedApplier) needChmod(parent *dirHandle, mode uint32) bool {
 	return !a.umaskKnown || parent.defaultACL || mode&0o7000 != 0 || mode&a.umask != 0
 }
 
-// copyData writes the file's content to fd, piece by piece, straight from
-// the parser's buffers.
-func (a *rootedApplier) copyData(fd int, name string, data *content) error {
-	for {
-		piece, err := data.next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("read content of %q: %w", name, err)
-		}
-		if err := writeAll(fd, piece); err != nil {
-			return &os.PathError{Op: "write", Path: name, Err: err}
-		}
-	}
-}
-
 // symlink creates a symbolic link. Its target is stored as it is: it is
 // data, and every later lookup through it happens inside the root.
 func (a *rootedApplier) symlink(parent *dirHandle, e entry) error {
 	a.trace("symlinkat", e.name, "target", e.hdr.Linkname)
-	err := a.create(parent, e.base, e.name, "symlinkat", func() error {
+	err := a.create(parent, e, "symlinkat", func() error {
 		return unix.Symlinkat(e.hdr.Linkname, parent.fd, e.base)
 	})
 	a.invalidate()
@@ -201,16 +199,13 @@ func (a *rootedApplier) symlink(parent *dirHandle, e entry) error {
 		return err
 	}
 
-	if err := a.chown(parent, e.base, e.name, true, e.hdr); err != nil {
+	if err := a.chown(parent, e, true); err != nil {
 		return err
 	}
-	err = a.setXattrs(e, func(attr string, value []byte) error {
-		return setXattrAt(parent.fd, e.base, attr, value)
-	})
-	if err != nil {
+	if err := a.setXattrsAt(parent, e); err != nil {
 		return err
 	}
-	return a.setTimes(parent.fd, e.base, e.name, e.hdr)
+	return a.setTimes(parent, e)
 }
 
 // link creates a hard link to a path that already exists in the layer.
@@ -231,7 +226,7 @@ func (a *rootedApplier) link(parent *dirHandle, e entry) error {
 	defer unix.Close(targetFD)
 
 	a.trace("linkat", e.name, "target", e.linkname)
-	return a.create(parent, e.base, e.name, "linkat", func() error {
+	return a.create(parent, e, "linkat", func() error {
 		return unix.Linkat(targetFD, targetBase, parent.fd, e.base, 0)
 	})
 }
@@ -257,30 +252,24 @@ func (a *rootedApplier) mknod(parent *dirHandle, e entry) error {
 
 	dev := int(unix.Mkdev(uint32(major), uint32(minor)))
 	a.trace("mknodat", e.name, "type", string(e.hdr.Typeflag), "major", major, "minor", minor)
-	err := a.create(parent, e.base, e.name, "mknodat", func() error {
+	err := a.create(parent, e, "mknodat", func() error {
 		return unix.Mknodat(parent.fd, e.base, kind|0o600, dev)
 	})
 	if err != nil {
 		return err
 	}
-	return a.setMetaAt(parent, e)
-}
 
-// setMetaAt gives a fresh device or FIFO its owner, mode, xattrs and times.
-func (a *rootedApplier) setMetaAt(parent *dirHandle, e entry) error {
-	if err := a.chown(parent, e.base, e.name, true, e.hdr); err != nil {
+	// Owner, then mode (chown(2) clears setuid and setgid), xattrs, times.
+	if err := a.chown(parent, e, true); err != nil {
 		return err
 	}
 	if err := chmodAt(parent.fd, e.base, modeOf(e.hdr)); err != nil {
 		return &os.PathError{Op: "fchmodat", Path: e.name, Err: err}
 	}
-	err := a.setXattrs(e, func(attr string, value []byte) error {
-		return setXattrAt(parent.fd, e.base, attr, value)
-	})
-	if err != nil {
+	if err := a.setXattrsAt(parent, e); err != nil {
 		return err
 	}
-	return a.setTimes(parent.fd, e.base, e.name, e.hdr)
+	return a.setTimes(parent, e)
 }
 
 // needChown reports whether an entry needs fchownat(2) to get hdr's owner.
@@ -294,25 +283,37 @@ func (a *rootedApplier) needChown(parent *dirHandle, fresh bool, hdr *tar.Header
 	return !fresh || hdr.Uid != a.uid || hdr.Gid != parent.newGid
 }
 
-// chown gives base in parent hdr's owner when it needs one.
-func (a *rootedApplier) chown(parent *dirHandle, base, name string, fresh bool, hdr *tar.Header) error {
-	if !a.needChown(parent, fresh, hdr) {
+// chown gives e.base in parent the owner of e's header, if it needs one.
+func (a *rootedApplier) chown(parent *dirHandle, e entry, fresh bool) error {
+	if !a.needChown(parent, fresh, e.hdr) {
 		return nil
 	}
-	a.trace("fchownat", name, "uid", hdr.Uid, "gid", hdr.Gid)
-	if err := unix.Fchownat(parent.fd, base, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return &os.PathError{Op: "fchownat", Path: name, Err: err}
+	a.trace("fchownat", e.name, "uid", e.hdr.Uid, "gid", e.hdr.Gid)
+	err := unix.Fchownat(parent.fd, e.base, e.hdr.Uid, e.hdr.Gid, unix.AT_SYMLINK_NOFOLLOW)
+	if err != nil {
+		return &os.PathError{Op: "fchownat", Path: e.name, Err: err}
 	}
 	return nil
 }
 
-// setTimes sets base's access and modification times from hdr.
-func (a *rootedApplier) setTimes(dirfd int, base, name string, hdr *tar.Header) error {
-	ts := timesOf(hdr)
-	if err := unix.UtimesNanoAt(dirfd, base, ts[:], unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return &os.PathError{Op: "utimensat", Path: name, Err: err}
+// setTimes sets the access and modification times of e.base in parent.
+func (a *rootedApplier) setTimes(parent *dirHandle, e entry) error {
+	ts := timesOf(e.hdr)
+	err := unix.UtimesNanoAt(parent.fd, e.base, ts[:], unix.AT_SYMLINK_NOFOLLOW)
+	if err != nil {
+		return &os.PathError{Op: "utimensat", Path: e.name, Err: err}
 	}
 	return nil
+}
+
+// setXattrsAt sets e's xattrs on e.base in parent, without following it.
+func (a *rootedApplier) setXattrsAt(parent *dirHandle, e entry) error {
+	if len(e.hdr.PAXRecords) == 0 {
+		return nil
+	}
+	return a.setXattrs(e, func(attr string, value []byte) error {
+		return setXattrAt(parent.fd, e.base, attr, value)
+	})
 }
 
 // setXattrs sets the xattrs of e's PAX records with set. Overlayfs's own
@@ -331,7 +332,8 @@ func (a *rootedApplier) setXattrs(e entry, set func(attr string, value []byte) e
 
 		a.trace("setxattr", e.name, "xattr", attr)
 		if err := set(attr, []byte(value)); err != nil {
-			return a.xattrError(attr, &os.PathError{Op: "setxattr", Path: e.name, Err: err})
+			err = &os.PathError{Op: "setxattr", Path: e.name, Err: err}
+			return a.xattrError(attr, err)
 		}
 	}
 	return nil

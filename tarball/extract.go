@@ -12,7 +12,8 @@ import (
 
 // ExtractOptions tunes [Extract]. The zero value is ready to use.
 type ExtractOptions struct {
-	// Logger receives debug lines for each kernel-facing step; nil discards them.
+	// Logger receives debug lines for each kernel-facing step; nil discards
+	// them.
 	Logger *slog.Logger
 }
 

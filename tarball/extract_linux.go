@@ -69,9 +69,9 @@ type dirMeta struct {
 
 // newApplier opens dir and checks that openat2(2) works here.
 func newApplier(dir string, log *slog.Logger) (applier, error) {
-	root, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	root, err := openDirFD(dir)
 	if err != nil {
-		return nil, fmt.Errorf("open layer directory %q: %w", dir, &os.PathError{Op: "open", Path: dir, Err: err})
+		return nil, fmt.Errorf("open layer directory %q: %w", dir, err)
 	}
 	a := &rootedApplier{
 		root:       root,
@@ -95,6 +95,7 @@ func newApplier(dir string, log *slog.Logger) (applier, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(root, &st); err != nil {
 		unix.Close(root)
+		err = os.NewSyscallError("fstat", err)
 		return nil, fmt.Errorf("stat layer directory %q: %w", dir, err)
 	}
 	a.rootDev = st.Dev
@@ -136,6 +137,8 @@ func (a *rootedApplier) entry(e entry, data *content) error {
 // whiteout replaces e.base in e.dir by overlayfs's whiteout, a character
 // device with device number 0/0.
 func (a *rootedApplier) whiteout(e entry) error {
+	// Limitation: without root there are no whiteouts; rootless engines
+	// use overlayfs's userxattr option and xattr-marked whiteouts instead.
 	if !a.privileged {
 		return fmt.Errorf("store whiteout as a character device: %w", errNeedsRoot)
 	}
@@ -144,18 +147,17 @@ func (a *rootedApplier) whiteout(e entry) error {
 		return err
 	}
 
-	name := path.Join(e.dir, e.base)
-	a.trace("mknodat", name, "whiteout", true)
-	err = a.create(parent, e.base, name, "mknodat", func() error {
+	a.trace("mknodat", e.name, "whiteout", e.base)
+	err = a.create(parent, e, "mknodat", func() error {
 		return unix.Mknodat(parent.fd, e.base, unix.S_IFCHR, 0)
 	})
 	if err != nil {
 		return err
 	}
-	if err := a.chown(parent, e.base, name, true, e.hdr); err != nil {
+	if err := a.chown(parent, e, true); err != nil {
 		return err
 	}
-	return a.setTimes(parent.fd, e.base, name, e.hdr)
+	return a.setTimes(parent, e)
 }
 
 // opaque marks the directory e.dir opaque with the xattr overlayfs reads,
@@ -191,18 +193,17 @@ func (a *rootedApplier) finish() error {
 func (a *rootedApplier) finishDir(d dirMeta) error {
 	dirfd, base := a.root, "."
 	if d.name != "." {
+		// A parent that cannot be looked up any more (removed, replaced by
+		// a file or a symlink loop) took the directory with it.
 		parent, err := a.lookupDir(path.Dir(d.name))
-		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
-			return nil
-		}
 		if err != nil {
-			return err
+			return nil
 		}
 		dirfd, base = parent.fd, path.Base(d.name)
 	}
 
 	st, err := statAt(dirfd, base)
-	if err == unix.ENOENT || err == nil && (st.Mode&unix.S_IFMT != unix.S_IFDIR || st.Ino != d.ino) {
+	if err == unix.ENOENT || err == nil && !d.is(st) {
 		return nil
 	}
 	if err != nil {
@@ -212,10 +213,16 @@ func (a *rootedApplier) finishDir(d dirMeta) error {
 	if err := chmodAt(dirfd, base, d.mode); err != nil {
 		return &os.PathError{Op: "fchmodat", Path: d.name, Err: err}
 	}
-	if err := unix.UtimesNanoAt(dirfd, base, d.times[:], unix.AT_SYMLINK_NOFOLLOW); err != nil {
+	err = unix.UtimesNanoAt(dirfd, base, d.times[:], unix.AT_SYMLINK_NOFOLLOW)
+	if err != nil {
 		return &os.PathError{Op: "utimensat", Path: d.name, Err: err}
 	}
 	return nil
+}
+
+// is reports whether st is still the directory d was recorded for.
+func (d dirMeta) is(st unix.Stat_t) bool {
+	return st.Mode&unix.S_IFMT == unix.S_IFDIR && st.Ino == d.ino
 }
 
 // rootDir applies a directory entry that names the layer root itself.
@@ -224,16 +231,13 @@ func (a *rootedApplier) rootDir(e entry) error {
 		return errors.New("only a directory may replace the layer root")
 	}
 	root := &dirHandle{path: ".", fd: a.root}
-	if err := a.chown(root, ".", ".", false, e.hdr); err != nil {
+	if err := a.chown(root, e, false); err != nil {
 		return err
 	}
-	err := a.setXattrs(e, func(attr string, value []byte) error {
-		return setXattrAt(a.root, "", attr, value)
-	})
-	if err != nil {
+	if err := a.setXattrsAt(root, e); err != nil {
 		return err
 	}
-	return a.rememberDir(a.root, ".", e)
+	return a.rememberDir(root, e)
 }
 
 // trace logs one kernel-facing step at debug level.

@@ -98,7 +98,12 @@ func TestCheckEntry(t *testing.T) {
 		{
 			name: "opaque whiteout",
 			hdr:  tar.Header{Typeflag: tar.TypeReg, Name: "var/cache/.wh..wh..opq"},
-			want: entry{kind: kindOpaque, name: "var/cache/.wh..wh..opq", dir: "var/cache", base: ".wh..wh..opq"},
+			want: entry{
+				kind: kindOpaque,
+				name: "var/cache/.wh..wh..opq",
+				dir:  "var/cache",
+				base: ".wh..wh..opq",
+			},
 		},
 		{
 			name: "aufs bookkeeping",
@@ -156,7 +161,8 @@ func TestCheckEntry(t *testing.T) {
 			got, err := checkEntry(&tt.hdr)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("checkEntry(%q) error = %v, want one containing %q", tt.hdr.Name, err, tt.wantErr)
+					t.Fatalf("checkEntry(%q) error = %v, want one containing %q",
+						tt.hdr.Name, err, tt.wantErr)
 				}
 				return
 			}

@@ -75,7 +75,7 @@ func startParser(src io.ReadCloser) *parser {
 		done: make(chan struct{}),
 	}
 	for range batchCount {
-		p.free <- &batch{items: make([]item, 0, batchItems), arena: make([]byte, 0, arenaSize)}
+		p.free <- &batch{}
 	}
 
 	p.wg.Add(1)
@@ -152,17 +152,19 @@ func (p *parser) add(e entry) error {
 }
 
 // addContent appends it with the first piece of a file's size bytes, and
-// continuation items for the rest, sending batches as their arenas fill.
+// continuation items for the rest, sending batches as they fill.
 func (p *parser) addContent(it item, size int64) error {
 	for {
-		arena := p.cur.arena
-		if size > 0 && len(arena) == cap(arena) {
+		// A piece and its item go in the same batch: the reader hands a
+		// batch's arena back for reuse as soon as it moves to the next.
+		full := len(p.cur.items) == cap(p.cur.items)
+		if full || size > 0 && len(p.cur.arena) == cap(p.cur.arena) {
 			if !p.flush() || !p.take() {
 				return errStopped
 			}
-			arena = p.cur.arena
 		}
 
+		arena := p.cur.arena
 		start := len(arena)
 		n := int(min(size, int64(cap(arena)-start)))
 		if _, err := io.ReadFull(p.tr, arena[start:start+n]); err != nil {
@@ -172,8 +174,9 @@ func (p *parser) addContent(it item, size int64) error {
 		size -= int64(n)
 
 		it.data, it.more = arena[start:start+n], size > 0
-		if err := p.append(it); err != nil || !it.more {
-			return err
+		p.cur.items = append(p.cur.items, it)
+		if !it.more {
+			return nil
 		}
 		it = item{cont: true}
 	}
@@ -205,6 +208,10 @@ func (p *parser) flush() bool {
 func (p *parser) take() bool {
 	select {
 	case b := <-p.free:
+		// Buffers are made on first use: a small layer needs one batch.
+		if b.items == nil {
+			b.items, b.arena = make([]item, 0, batchItems), make([]byte, 0, arenaSize)
+		}
 		b.items, b.arena, b.end = b.items[:0], b.arena[:0], nil
 		p.cur = b
 		return true

@@ -60,7 +60,7 @@ func startReadAhead(src io.ReadCloser) *readAhead {
 		hash: sha256.New(),
 	}
 	for range chunkCount {
-		ra.free <- &chunk{buf: make([]byte, chunkSize)}
+		ra.free <- &chunk{}
 	}
 
 	ra.wg.Add(1)
@@ -83,6 +83,10 @@ func (ra *readAhead) produce(src io.ReadCloser) {
 			return
 		}
 
+		// Buffers are made on first use: a small layer needs one.
+		if c.buf == nil {
+			c.buf = make([]byte, chunkSize)
+		}
 		c.n, c.err = fill(src, c.buf)
 
 		select {

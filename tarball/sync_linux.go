@@ -12,9 +12,9 @@ import (
 // calls Sync once a layer is complete, before it renames the layer into
 // place.
 func Sync(dir string) error {
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := openDirFD(dir)
 	if err != nil {
-		return fmt.Errorf("sync file system of %q: %w", dir, &os.PathError{Op: "open", Path: dir, Err: err})
+		return fmt.Errorf("sync file system of %q: %w", dir, err)
 	}
 	defer unix.Close(fd)
 

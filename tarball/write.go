@@ -15,7 +15,9 @@ import (
 // WriteOptions tunes [WriteDir]. The zero value is ready to use.
 type WriteOptions struct {
 	// Clamp, when not zero, caps every mtime at this time (SOURCE_DATE_EPOCH).
-	Clamp  time.Time
+	Clamp time.Time
+	// Logger receives debug lines and warnings, such as a skipped socket;
+	// nil discards them.
 	Logger *slog.Logger
 }
 

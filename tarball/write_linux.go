@@ -28,15 +28,18 @@ type treeWriter struct {
 	contentSize int64
 }
 
+// xattrs maps extended attribute names to values.
+type xattrs = map[string]string
+
 // fileID names an inode.
 type fileID struct{ dev, ino uint64 }
 
 // writeTree writes the entries under dir to tw and returns the total size
 // of the regular files.
 func writeTree(tw *tar.Writer, dir string, opts WriteOptions) (int64, error) {
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := openDirFD(dir)
 	if err != nil {
-		return 0, &os.PathError{Op: "open", Path: dir, Err: err}
+		return 0, err
 	}
 	root := os.NewFile(uintptr(fd), dir)
 	defer root.Close()
@@ -59,9 +62,8 @@ func (t *treeWriter) walk(dir *os.File, rel string) error {
 
 	dirfd := int(dir.Fd())
 	for _, base := range names {
-		name := path.Join(rel, base)
-		if err := t.add(dirfd, base, name); err != nil {
-			return fmt.Errorf("add %q: %w", name, err)
+		if err := t.add(dirfd, base, path.Join(rel, base)); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -97,13 +99,9 @@ func (t *treeWriter) add(dirfd int, base, name string) error {
 	}
 
 	setXattrRecords(hdr, attrs)
-	if st.Nlink > 1 {
-		id := fileID{dev: st.Dev, ino: st.Ino}
-		if first, ok := t.links[id]; ok {
-			hdr.Typeflag, hdr.Linkname = tar.TypeLink, first
-			return t.writeHeader(hdr)
-		}
-		t.links[id] = name
+	if first, ok := t.firstName(st, name); ok {
+		hdr.Typeflag, hdr.Linkname = tar.TypeLink, first
+		return t.writeHeader(hdr)
 	}
 
 	switch kind {
@@ -115,9 +113,23 @@ func (t *treeWriter) add(dirfd int, base, name string) error {
 	return t.addDevice(st, hdr)
 }
 
+// firstName returns the name an inode with several names was first written
+// under, or else records name as that one.
+func (t *treeWriter) firstName(st unix.Stat_t, name string) (string, bool) {
+	if st.Nlink < 2 {
+		return "", false
+	}
+	id := fileID{dev: st.Dev, ino: st.Ino}
+	first, ok := t.links[id]
+	if !ok {
+		t.links[id] = name
+	}
+	return first, ok
+}
+
 // addDir writes a directory, its opaque marker if any, then its content.
-func (t *treeWriter) addDir(dirfd int, base string, hdr *tar.Header, attrs map[string]string) error {
-	fd, err := unix.Openat(dirfd, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+func (t *treeWriter) addDir(dirfd int, base string, hdr *tar.Header, attrs xattrs) error {
+	fd, err := openSubdir(dirfd, base)
 	if err != nil {
 		return &os.PathError{Op: "openat", Path: hdr.Name, Err: err}
 	}
@@ -182,7 +194,7 @@ func (t *treeWriter) addFile(dirfd int, base string, st unix.Stat_t, hdr *tar.He
 		return &os.PathError{Op: "fstat", Path: hdr.Name, Err: err}
 	}
 	if now.Ino != st.Ino || now.Dev != st.Dev || now.Mode&unix.S_IFMT != unix.S_IFREG {
-		return errors.New("file replaced while the layer was written")
+		return fmt.Errorf("read %q: file replaced while the layer was written", hdr.Name)
 	}
 
 	hdr.Typeflag, hdr.Size = tar.TypeReg, st.Size
@@ -190,7 +202,7 @@ func (t *treeWriter) addFile(dirfd int, base string, st unix.Stat_t, hdr *tar.He
 		return err
 	}
 	if _, err := io.CopyN(t.tw, f, st.Size); err != nil {
-		return fmt.Errorf("copy content: %w", err)
+		return fmt.Errorf("copy content of %q: %w", hdr.Name, err)
 	}
 	t.contentSize += st.Size
 	return nil
@@ -230,14 +242,14 @@ func (t *treeWriter) addDevice(st unix.Stat_t, hdr *tar.Header) error {
 func (t *treeWriter) writeHeader(hdr *tar.Header) error {
 	normalize(hdr, t.clamp)
 	if err := t.tw.WriteHeader(hdr); err != nil {
-		return fmt.Errorf("write tar header: %w", err)
+		return fmt.Errorf("write tar header for %q: %w", hdr.Name, err)
 	}
 	return nil
 }
 
 // setXattrRecords stores attrs in hdr's PAX records, leaving out those
 // that describe the host or overlayfs rather than the image.
-func setXattrRecords(hdr *tar.Header, attrs map[string]string) {
+func setXattrRecords(hdr *tar.Header, attrs xattrs) {
 	for attr, value := range attrs {
 		if isOverlayXattr(attr) || attr == "security.selinux" {
 			continue
@@ -251,7 +263,7 @@ func setXattrRecords(hdr *tar.Header, attrs map[string]string) {
 
 // readXattrs returns the xattrs of name, found at p, a /proc/self/fd path,
 // without following a symlink. A file system without xattrs has none.
-func readXattrs(p, name string) (map[string]string, error) {
+func readXattrs(p, name string) (xattrs, error) {
 	list, err := readXattr(func(buf []byte) (int, error) {
 		return unix.Llistxattr(p, buf)
 	})
@@ -262,7 +274,7 @@ func readXattrs(p, name string) (map[string]string, error) {
 		return nil, &os.PathError{Op: "llistxattr", Path: name, Err: err}
 	}
 
-	var attrs map[string]string
+	var attrs xattrs
 	for attr := range bytes.SplitSeq(list, []byte{0}) {
 		if len(attr) == 0 {
 			continue
@@ -274,10 +286,11 @@ func readXattrs(p, name string) (map[string]string, error) {
 			continue // removed since it was listed
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read xattr %q: %w", attr, &os.PathError{Op: "lgetxattr", Path: name, Err: err})
+			err = &os.PathError{Op: "lgetxattr", Path: name, Err: err}
+			return nil, fmt.Errorf("read xattr %q: %w", attr, err)
 		}
 		if attrs == nil {
-			attrs = make(map[string]string)
+			attrs = make(xattrs)
 		}
 		attrs[string(attr)] = string(value)
 	}
