@@ -11,6 +11,8 @@ import (
 
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
+
+	"github.com/skiff-dev/skiff/tarball"
 )
 
 // tree is a directory that COPY and ADD read from: the build context, or
@@ -135,7 +137,7 @@ func (t *tree) lookup(rel, src string) (found, error) {
 	if out, err := t.excluded(rel); err != nil || out {
 		return found{}, errors.Join(err, t.notFound(src))
 	}
-	host, err := resolveIn(t.root, rel)
+	host, err := tarball.ResolveInRoot(t.root, rel)
 	if errors.Is(err, fs.ErrNotExist) {
 		return found{}, t.notFound(src)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/skiff-dev/skiff/image"
 	"github.com/skiff-dev/skiff/overlay"
+	"github.com/skiff-dev/skiff/tarball"
 )
 
 // view is an image's root file system mounted read-only, for the build to
@@ -78,38 +79,6 @@ func (r *buildRun) releaseViews() error {
 // tree returns the view as a tree to copy from.
 func (v *view) tree(what string) *tree { return &tree{root: v.dir, what: what} }
 
-// resolveIn resolves unsafePath inside root with openat2(2) and
-// RESOLVE_IN_ROOT, so that neither ".." nor a symbolic link (relative or
-// absolute) can lead out of root, and returns the host path it names. A
-// missing path is an error satisfying errors.Is(err, fs.ErrNotExist).
-//
-// Limitation: the result is a path, not a file descriptor; something that
-// swaps a directory for a symbolic link afterwards could redirect a read.
-// The build reads its own context and read-only mounts; runc's libpathrs
-// keeps file descriptors to close that window.
-func resolveIn(root, unsafePath string) (string, error) {
-	if root == "" {
-		return "", &os.PathError{Op: "openat2", Path: unsafePath, Err: fs.ErrNotExist}
-	}
-	if unsafePath == "" {
-		unsafePath = "."
-	}
-	rootFd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return "", &os.PathError{Op: "open", Path: root, Err: err}
-	}
-	defer unix.Close(rootFd)
-	fd, err := unix.Openat2(rootFd, unsafePath, &unix.OpenHow{
-		Flags:   unix.O_PATH | unix.O_CLOEXEC,
-		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
-	})
-	if err != nil {
-		return "", &os.PathError{Op: "openat2", Path: unsafePath, Err: err}
-	}
-	defer unix.Close(fd)
-	return os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd))
-}
-
 // placement is where a destination path lands in an image.
 type placement struct {
 	// real is the path without its leading slash, symbolic links in the
@@ -135,7 +104,7 @@ func (v *view) place(dest string) (placement, error) {
 		if part == "" {
 			continue
 		}
-		host, err := resolveIn(v.dir, path.Join(cur, part))
+		host, err := tarball.ResolveInRoot(v.dir, path.Join(cur, part))
 		if errors.Is(err, fs.ErrNotExist) {
 			pl.real = path.Join(append([]string{cur}, parts[i:]...)...)
 			return pl, nil

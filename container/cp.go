@@ -34,7 +34,7 @@ func (s *Store) CopyTo(c *Container, hostSrc, ctrDst string) error {
 // the container's root, where its symlinks point.
 func (s *Store) CopyFrom(c *Container, ctrSrc, hostDst string) error {
 	return s.withRootfs(c, func(rootfs string) error {
-		src, err := resolveIn(rootfs, ctrSrc)
+		src, err := tarball.ResolveInRoot(rootfs, ctrSrc)
 		if err != nil {
 			return err
 		}
@@ -50,12 +50,12 @@ func (s *Store) CopyFrom(c *Container, ctrSrc, hostDst string) error {
 // the directory to unpack into (resolved inside rootfs) and the name the
 // copy gets there.
 func copyTarget(rootfs, ctrDst, srcName string) (dir, name string, err error) {
-	if real, err := resolveIn(rootfs, ctrDst); err == nil {
+	if real, err := tarball.ResolveInRoot(rootfs, ctrDst); err == nil {
 		if fi, err := os.Stat(real); err == nil && fi.IsDir() {
 			return real, srcName, nil
 		}
 	}
-	parent, err := resolveIn(rootfs, path.Dir(path.Clean("/"+ctrDst)))
+	parent, err := tarball.ResolveInRoot(rootfs, path.Dir(path.Clean("/"+ctrDst)))
 	if err != nil {
 		return "", "", fmt.Errorf("copy to %s: %w", ctrDst, err)
 	}

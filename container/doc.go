@@ -62,4 +62,8 @@
 //   - Logs grow without rotation.
 //   - No user namespaces: root in the container is root on the host,
 //     limited by capabilities, as in Docker's default.
+//   - [Store.Connect] lasts until the container stops: a restart attaches
+//     it to its first network only. [Store.Disconnect] refuses a network
+//     the container publishes ports on, whose forwarders run in its
+//     watcher. Docker's daemon records every network and owns every port.
 package container

@@ -104,3 +104,86 @@ func FormatPorts(ports []network.PortMapping) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// Connect attaches a running container to one more network (docker network
+// connect): a veth pair named eth1, eth2... inside, an address, and, on a
+// user-defined network, its name in its peers' hosts files and theirs in
+// its own. No port is published on it. A container with network mode none
+// or host has no network of its own to add to.
+//
+// Limitation: the connection lasts until the container stops; a restart
+// attaches it to its first network only. Docker records every network a
+// container is connected to and attaches all of them at each start.
+func (s *Store) Connect(c *Container, networkName string) error {
+	unlock, err := s.lock(c.ID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := s.reloadState(c); err != nil {
+		return err
+	}
+	if c.State.Status != Running {
+		return fmt.Errorf("connect container %s to network %s: %w", c.Name, networkName,
+			ErrNotRunning)
+	}
+	if !usesNetwork(&c.Options) {
+		return fmt.Errorf("connect container %s to network %s: "+
+			"a container in network mode %s cannot join other networks",
+			c.Name, networkName, c.Options.Network)
+	}
+
+	// Attach would replace an endpoint left by an earlier run: one of this
+	// run must be refused instead.
+	eps, err := s.networks.Endpoints(c.ID)
+	if err != nil {
+		return err
+	}
+	for _, ep := range eps {
+		if ep.Network == networkName {
+			return fmt.Errorf("endpoint with name %s already exists in network %s",
+				c.Name, networkName)
+		}
+	}
+	_, err = s.networks.Attach(network.AttachRequest{
+		Network:       networkName,
+		ContainerID:   c.ID,
+		ContainerName: c.Name,
+		Hostname:      c.Options.Hostname,
+		Pid:           c.State.Pid,
+		HostsFile:     s.bundle(c.ID, "hosts"),
+	})
+	return err
+}
+
+// Disconnect detaches a container from one network (docker network
+// disconnect): its veth pair goes, with the address and its hosts entries.
+// It returns an error wrapping [network.ErrNotAttached] if the container
+// has no endpoint there.
+//
+// Limitation: an endpoint with published ports is refused. Their
+// forwarders run in the container's watcher, not in this process, and
+// would go on relaying to an address that is no longer the container's.
+// Docker's daemon owns both and removes the ports with the endpoint.
+func (s *Store) Disconnect(c *Container, networkName string) error {
+	unlock, err := s.lock(c.ID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
+	eps, err := s.networks.Endpoints(c.ID)
+	if err != nil {
+		return err
+	}
+	for _, ep := range eps {
+		if ep.Network == networkName && len(ep.Ports) > 0 {
+			return fmt.Errorf("disconnect container %s from network %s: it publishes ports "+
+				"there; stop the container to release them", c.Name, networkName)
+		}
+	}
+	if err := s.networks.Disconnect(networkName, c.ID); err != nil {
+		return fmt.Errorf("disconnect container %s from network %s: %w", c.Name, networkName, err)
+	}
+	return nil
+}

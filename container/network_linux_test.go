@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -160,4 +161,111 @@ func interfaces(procNetDev string) []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// TestKilledMonitorReleasesNetwork is TestKilledMonitorIsReconciled on the
+// default network, with a published port. The port's forwarder lives in
+// the monitor and dies with it, so the port is free as it exits; the
+// address stays with the container while it runs, and is released by the
+// next command that finds both gone, as the veth is by the kernel.
+func TestKilledMonitorReleasesNetwork(t *testing.T) {
+	f := newNetFixture(t)
+	c, err := f.s.Create(f.img, "busybox", CreateOptions{
+		Options: Options{Network: network.DefaultNetwork},
+		Args:    []string{"sleep", "30"},
+		Publish: []string{"127.0.0.1:8082:80"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.StartDetached(c); err != nil {
+		t.Fatal(err)
+	}
+	c, _ = f.s.Get(c.ID)
+	st := c.State
+	if canListen("127.0.0.1:8082") {
+		t.Fatalf("port 8082 is free while the container publishes it")
+	}
+
+	// kill -9 of the monitor: the port goes with it; the container runs
+	// on, and keeps its address.
+	syscall.Kill(st.MonitorPid, syscall.SIGKILL)
+	waitExit(st.MonitorPid, st.MonitorStart, 5*time.Second)
+	if !eventually(func() bool { return canListen("127.0.0.1:8082") }) {
+		t.Errorf("port 8082 is still bound 5s after kill -9 of the monitor")
+	}
+	if running, _ := f.s.List(false); len(running) != 1 {
+		t.Fatalf("List(false) with the container alive = %d running, want 1", len(running))
+	}
+	if eps := bridgeEndpoints(t, f); len(eps) != 1 {
+		t.Errorf("endpoints of the running container = %d, want 1", len(eps))
+	}
+
+	// Then the container dies too: any command releases the address.
+	syscall.Kill(st.Pid, syscall.SIGKILL)
+	waitExit(st.Pid, st.PidStart, 5*time.Second)
+	if running, _ := f.s.List(false); len(running) != 0 {
+		t.Errorf("List(false) after kill -9 of both = %d running, want 0", len(running))
+	}
+	if eps := bridgeEndpoints(t, f); len(eps) != 0 {
+		t.Errorf("endpoints after kill -9 of both and List = %v, want none", eps)
+	}
+	if !eventually(func() bool { return hostVeths(t) == 0 }) {
+		t.Errorf("the dead container's veth is still on the bridge after 5s")
+	}
+}
+
+// eventually reports whether cond becomes true within 5 seconds: what a
+// process holds is let go of as it exits, what its network namespace
+// holds a moment after.
+func eventually(cond func() bool) bool {
+	for range 100 {
+		if cond() {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
+}
+
+// canListen reports whether a TCP port is free in this thread's network
+// namespace.
+func canListen(addr string) bool {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return false
+	}
+	ln.Close()
+	return true
+}
+
+// bridgeEndpoints returns the endpoints recorded on the default network.
+func bridgeEndpoints(t *testing.T, f *fixture) []network.Endpoint {
+	t.Helper()
+	n, err := f.s.Networks().Inspect(network.DefaultNetwork)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n.Endpoints
+}
+
+// hostVeths counts the veths on the default bridge in this thread's
+// network namespace.
+func hostVeths(t *testing.T) int {
+	t.Helper()
+	br, err := netlink.LinkByName(network.DefaultBridge)
+	if err != nil {
+		return 0
+	}
+	links, err := netlink.LinkList()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, l := range links {
+		if l.Attrs().MasterIndex == br.Attrs().Index {
+			n++
+		}
+	}
+	return n
 }

@@ -25,3 +25,6 @@ func writeTree(tw *tar.Writer, dir string, opts WriteOptions) (int64, error) {
 func Sync(dir string) error {
 	return errRequiresLinux
 }
+
+// ResolveInRoot needs openat2(2), which only Linux has.
+func ResolveInRoot(root, unsafePath string) (string, error) { return "", errRequiresLinux }
