@@ -184,3 +184,192 @@ printf 'Targets: skiff import >= 1.5x tar -xzf: %s; skiff peak RSS <= 64 MiB: %s
 	"$(verdict "$tar_s / $skiff_s >= 1.5")" "$(verdict "$skiff_rss <= 64")"
 printf 'Targets: skiff pull <= 0.5x skopeo+umoci: %s; skiff pull peak RSS <= 64 MiB: %s.\n' \
 	"$(verdict "$pull_s / $theirs_s <= 0.5")" "$(verdict "$pull_rss <= 64")"
+
+# skiff build, on a store of its own: the tutorial's 4-step Dockerfile
+# (FROM busybox, RUN, RUN, COPY), fully cached and from scratch
+# (--no-cache); then one RUN step that touches one file, on busybox and on
+# an image that has the benchmark layer under busybox. A RUN step runs on
+# an overlay and commits only its upper dir, so the big base must cost no
+# more than the small one. Each timed build's image is removed afterwards,
+# so that every run starts from a store of the same size. RUN steps use
+# --network none: a bridge must not appear on this host (the container rows
+# below measure what the bridge adds, about 7 ms per container).
+echo
+echo "Timing skiff build, $RUNS runs of each."
+build_root=$WORK/build-store
+skb() { "$WORK/skiff" --root "$build_root" "$@"; }
+SKIFF=$WORK/skiff SKIFF_ROOT=$build_root scripts/mkbusybox.sh >/dev/null
+skb import "$layer" bench-layer >/dev/null
+printf 'FROM bench-layer\nCOPY --from=busybox / /\n' | skb build -q -t big-base - >/dev/null
+mkdir -p "$WORK/web"
+printf '%s\n' 'FROM busybox' \
+	'RUN mkdir -p /var/log && echo "Hit:1 http://deb.debian.org bookworm InRelease" > /var/log/apt.log' \
+	'RUN mkdir -p /var/www/html && echo apache2 > /var/www/html/.installed' \
+	'COPY index.html /var/www/html/index.html' >"$WORK/web/Dockerfile"
+echo '<h1>Hello from skiff</h1>' >"$WORK/web/index.html"
+sync
+
+# time_build NAME ARGS... appends the seconds of one skiff build to
+# $WORK/times/NAME; the Dockerfile, if any, comes on stdin.
+time_build() {
+	local name=$1
+	shift
+	local start=$EPOCHREALTIME
+	skb build -q --network none "$@" >/dev/null
+	local end=$EPOCHREALTIME
+	calc "$end - $start" >>"$WORK/times/$name"
+}
+
+skb build -q --network none -t web "$WORK/web" >/dev/null
+for ((i = 1; i <= RUNS; i++)); do
+	time_build build-cached -t web "$WORK/web"
+done
+for ((i = 1; i <= RUNS; i++)); do
+	time_build build-cold --no-cache -t web-cold "$WORK/web"
+	skb rmi web-cold >/dev/null
+	for base in busybox big-base; do
+		printf 'FROM %s\nRUN touch /one-file\n' "$base" |
+			time_build "run-$base" --no-cache -t run-step -
+		skb rmi run-step >/dev/null
+	done
+done
+
+cold_s=$(seconds build-cold)
+cached_s=$(seconds build-cached)
+small_s=$(seconds run-busybox)
+big_s=$(seconds run-big-base)
+big_mb=$(skb image inspect --format '{{.Size}}' big-base | awk '{ printf "%d", $1 / 1e6 }')
+echo
+printf 'skiff build, median of %d runs each; RUN steps with --network none.\n\n' "$RUNS"
+printf '%-48s %9s\n' step seconds
+printf '%-48s %9.3f\n' "tutorial Dockerfile, from scratch (--no-cache)" "$cold_s"
+printf '%-48s %9.3f\n' "tutorial Dockerfile, fully cached" "$cached_s"
+printf '%-48s %9.3f\n' "RUN touching one file, busybox base" "$small_s"
+printf '%-48s %9.3f\n' "RUN touching one file, ${big_mb} MB base" "$big_s"
+echo "(For comparison, the same Dockerfile with Docker 20.10's classic builder /"
+echo " BuildKit / podman: cold 1.38 / 0.42 / 1.31 s, cached 0.138 / 0.167 / 0.372 s.)"
+echo
+printf 'Targets: build cold <= 0.42 s: %s; build cached <= 0.050 s: %s; ' \
+	"$(verdict "$cold_s <= 0.42")" "$(verdict "$cached_s <= 0.050")"
+printf 'RUN on the big base <= 1.2x on busybox: %s (%.2fx).\n' \
+	"$(verdict "$big_s / $small_s <= 1.2")" "$(calc "$big_s / $small_s")"
+
+# Containers, all of them in a network namespace made for the bench, so
+# that skiff's bridge, veths and NAT rule never appear on this host.
+# nsenter --net enters only the network namespace; ip netns exec would also
+# mount a new /sys, hiding the cgroup hierarchy skiff needs.
+#
+#   bridge vs none   skiff run --rm busybox true, with --network bridge (a
+#                    veth pair, an address, a route) and --network none
+#   skiff            skiff run --rm --network none busybox /bin/true
+#   runc             runc run of a bundle on the same root filesystem
+#   shell            unshare(1) + an overlay mount + chroot(1): the same
+#                    kernel work with nothing around it
+#   ps               skiff ps with 100 detached containers running
+#
+# Rows take turns, as above; each is the median of $CONTAINER_RUNS runs.
+CONTAINER_RUNS=${CONTAINER_RUNS:-21}
+for pkg in runc util-linux iproute2; do
+	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
+		apt-get install -y -q "$pkg" >/dev/null || die "cannot install $pkg"
+done
+
+netns=skiffbench
+ctr_root=$WORK/ctr-store
+inns() { nsenter --net="/run/netns/$netns" -- "$@"; }
+sk() { inns "$WORK/skiff" --root "$ctr_root" "$@"; }
+ip netns del "$netns" 2>/dev/null || true
+ip netns add "$netns"
+ip -n "$netns" link set lo up
+# The containers go before the store does, the namespace after them.
+container_cleanup() {
+	local ids
+	ids=$(sk ps -aq 2>/dev/null || true)
+	[[ -z $ids ]] || xargs -n 10 -P 4 "$WORK/skiff" --root "$ctr_root" rm -f <<<"$ids" \
+		>/dev/null 2>&1 || true
+	ip netns del "$netns" 2>/dev/null || true
+	cleanup
+}
+trap container_cleanup EXIT
+
+echo
+echo "Timing containers, $CONTAINER_RUNS runs of each, taking turns."
+SKIFF=$WORK/skiff SKIFF_ROOT=$ctr_root scripts/mkbusybox.sh >/dev/null
+
+# The same root filesystem for runc and the shell: busybox, exported from
+# a container of the image. runc's bundle: its spec, run without a
+# terminal, /bin/true as the command, the root read-only.
+bundle=$WORK/bundle
+ovl=$WORK/ovl
+mkdir -p "$bundle/rootfs" "$ovl/upper" "$ovl/work" "$ovl/merged"
+sk create --name export --network none busybox >/dev/null
+sk export export | tar -x -C "$bundle/rootfs"
+sk rm export >/dev/null
+(cd "$bundle" && runc spec)
+sed -i 's/"terminal": true/"terminal": false/; s/^\(\s*\)"sh"$/\1"\/bin\/true"/' \
+	"$bundle/config.json"
+# The shell's run: the overlay skiff would mount, on the same lowerdir.
+ovl_opts=lowerdir=$bundle/rootfs,upperdir=$ovl/upper,workdir=$ovl/work
+shell_run="mount -t overlay overlay -o $ovl_opts $ovl/merged && chroot $ovl/merged /bin/true"
+shell_run+="; umount $ovl/merged"
+
+# clock NAME CMD... appends the seconds CMD takes to $WORK/times/NAME; its
+# output is discarded, a failure stops the bench.
+clock() {
+	local name=$1
+	shift
+	local start=$EPOCHREALTIME
+	"$@" >/dev/null 2>"$WORK/clock.err" || die "$* failed: $(cat "$WORK/clock.err")"
+	local end=$EPOCHREALTIME
+	calc "$end - $start" >>"$WORK/times/$name"
+}
+
+# One untimed round first: the bridge and its NAT rule are made by the
+# first container and stay, as docker0 does; caches warm up.
+sk run --rm busybox true >/dev/null
+for ((i = 1; i <= CONTAINER_RUNS; i++)); do
+	clock run-bridge sk run --rm --network bridge busybox true
+	clock run-none sk run --rm --network none busybox true
+	clock run-skiff sk run --rm --network none busybox /bin/true
+	clock run-runc inns runc --root "$WORK/runc-state" run --bundle "$bundle" "bench-$i"
+	clock run-shell inns unshare -m -u -i -n -p -f sh -c "$shell_run"
+done
+
+# skiff ps reads every container's state and checks that its processes
+# live: with 100 containers running, it must stay quick.
+echo "Starting 100 containers for skiff ps."
+for ((i = 1; i <= 100; i++)); do
+	sk run -d --network none --name "sleeper$i" busybox sleep 300 >/dev/null
+done
+for ((i = 1; i <= 20; i++)); do
+	clock ps sk ps
+done
+[[ $(sk ps -q | wc -l) == 100 ]] || die "skiff ps does not list the 100 containers"
+sk ps -aq | xargs -n 10 -P 4 "$WORK/skiff" --root "$ctr_root" rm -f >/dev/null
+
+ms() { calc "$(seconds "$1") * 1000"; }
+bridge_ms=$(ms run-bridge)
+none_ms=$(ms run-none)
+skiff_ms=$(ms run-skiff)
+runc_ms=$(ms run-runc)
+shell_ms=$(ms run-shell)
+ps_ms=$(ms ps)
+echo
+printf 'skiff run --rm busybox true, median of %d runs each, in a network namespace.\n\n' \
+	"$CONTAINER_RUNS"
+printf '%-44s %9s\n' command ms
+printf '%-44s %9.1f\n' "skiff run --network bridge" "$bridge_ms"
+printf '%-44s %9.1f\n' "skiff run --network none" "$none_ms"
+printf '%-44s %9.1f\n' "difference (bridge setup and teardown)" "$(calc "$bridge_ms - $none_ms")"
+echo
+printf '%-44s %9s %9s\n' "command (/bin/true on busybox)" ms "skiff vs"
+printf '%-44s %9.1f\n' "skiff run --rm --network none" "$skiff_ms"
+printf '%-44s %9.1f %8.2fx\n' "runc run" "$runc_ms" "$(calc "$skiff_ms / $runc_ms")"
+printf '%-44s %9.1f %8.2fx\n' "unshare + mount overlay + chroot" "$shell_ms" \
+	"$(calc "$skiff_ms / $shell_ms")"
+printf '%-44s %9.1f\n' "skiff ps, 100 containers running (20 runs)" "$ps_ms"
+echo
+printf 'Targets: bridge adds <= 10 ms: %s; skiff <= 0.6x runc: %s; ' \
+	"$(verdict "$bridge_ms - $none_ms <= 10")" "$(verdict "$skiff_ms / $runc_ms <= 0.6")"
+printf 'skiff <= 1.7x the shell: %s; skiff ps <= 100 ms: %s.\n' \
+	"$(verdict "$skiff_ms / $shell_ms <= 1.7")" "$(verdict "$ps_ms <= 100")"

@@ -8,12 +8,14 @@ import (
 	"io"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"text/template"
 	"time"
 
 	"github.com/skiff-dev/skiff/container"
 	"github.com/skiff-dev/skiff/image"
+	"github.com/skiff-dev/skiff/network"
 )
 
 // This file holds skiff container inspect, and skiff inspect, which looks
@@ -34,6 +36,9 @@ type inspectContainer struct {
 	HostConfig  inspectHostConfig    `json:"HostConfig"`
 	GraphDriver inspectGraphDriver   `json:"GraphDriver"`
 	Config      inspectContainerConf `json:"Config"`
+	// NetworkSettings is filled in from the network store by
+	// containerInspect.
+	NetworkSettings inspectNetworkSettings `json:"NetworkSettings"`
 	// The files skiff binds over the container's own.
 	HostnamePath   string `json:"HostnamePath"`
 	HostsPath      string `json:"HostsPath"`
@@ -68,6 +73,39 @@ type inspectHostConfig struct {
 	NanoCpus       int64             `json:"NanoCpus"`
 	PidsLimit      *int64            `json:"PidsLimit"`
 	Init           *bool             `json:"Init"`
+	// PortBindings are the ports asked for with -p and -P; a HostPort of
+	// "" is chosen when the container starts.
+	PortBindings map[string][]inspectPortBinding `json:"PortBindings"`
+}
+
+// inspectPortBinding is where on the host a container port is published.
+// HostIp "" (asked for) or "0.0.0.0" (bound) means every address.
+type inspectPortBinding struct {
+	HostIP   string `json:"HostIp"`
+	HostPort string `json:"HostPort"`
+}
+
+// inspectNetworkSettings is the NetworkSettings object: the container's
+// address on each network it is attached to, and the ports it publishes,
+// as bound while it runs. Docker's top-level IPAddress, Gateway and
+// MacAddress describe the container on the default network, "bridge".
+type inspectNetworkSettings struct {
+	Ports       map[string][]inspectPortBinding `json:"Ports"`
+	IPAddress   string                          `json:"IPAddress"`
+	IPPrefixLen int                             `json:"IPPrefixLen"`
+	Gateway     string                          `json:"Gateway"`
+	MacAddress  string                          `json:"MacAddress"`
+	Networks    map[string]inspectEndpoint      `json:"Networks"`
+}
+
+// inspectEndpoint is the container on one network; empty but for the
+// network's ID while the container does not run.
+type inspectEndpoint struct {
+	NetworkID   string `json:"NetworkID"`
+	Gateway     string `json:"Gateway"`
+	IPAddress   string `json:"IPAddress"`
+	IPPrefixLen int    `json:"IPPrefixLen"`
+	MacAddress  string `json:"MacAddress"`
 }
 
 // inspectGraphDriver says where the container's filesystem lives: the
@@ -146,6 +184,18 @@ func newInspectHostConfig(o *container.Options) inspectHostConfig {
 		ReadonlyRootfs: o.ReadOnly,
 		Memory:         o.Memory,
 		NanoCpus:       int64(o.CPUs * 1e9),
+		PortBindings:   map[string][]inspectPortBinding{},
+	}
+	for _, p := range o.Ports {
+		b := inspectPortBinding{}
+		if p.HostIP.IsValid() {
+			b.HostIP = p.HostIP.String()
+		}
+		if p.HostPort != 0 {
+			b.HostPort = strconv.Itoa(int(p.HostPort))
+		}
+		key := portKey(p)
+		h.PortBindings[key] = append(h.PortBindings[key], b)
 	}
 	// Docker shows null for a setting that was never made.
 	if o.PidsLimit > 0 {
@@ -162,6 +212,49 @@ func newInspectHostConfig(o *container.Options) inspectHostConfig {
 		h.Tmpfs[target] = opts
 	}
 	return h
+}
+
+// portKey is how Docker's JSON names a container port: "80/tcp".
+func portKey(p network.PortMapping) string {
+	return strconv.Itoa(int(p.ContainerPort)) + "/" + p.Proto
+}
+
+// newInspectNetworkSettings describes a container's endpoints, eps, on
+// the networks whose IDs netIDs gives by name. A container without any
+// (not running, or in network mode none or host) is shown on the network
+// it asked for, with no address.
+func newInspectNetworkSettings(c *container.Container, eps []network.Endpoint,
+	netIDs map[string]string) inspectNetworkSettings {
+
+	ns := inspectNetworkSettings{
+		Ports:    map[string][]inspectPortBinding{},
+		Networks: map[string]inspectEndpoint{},
+	}
+	if len(eps) == 0 {
+		ns.Networks[c.Options.Network] = inspectEndpoint{NetworkID: netIDs[c.Options.Network]}
+	}
+	for _, ep := range eps {
+		e := inspectEndpoint{
+			NetworkID:   netIDs[ep.Network],
+			Gateway:     ep.Gateway.String(),
+			IPAddress:   ep.IP().String(),
+			IPPrefixLen: ep.Address.Bits(),
+			MacAddress:  ep.MAC,
+		}
+		ns.Networks[ep.Network] = e
+		if ep.Network == network.DefaultNetwork {
+			ns.IPAddress, ns.IPPrefixLen = e.IPAddress, e.IPPrefixLen
+			ns.Gateway, ns.MacAddress = e.Gateway, e.MacAddress
+		}
+		for _, p := range sortPorts(ep.Ports) {
+			b := inspectPortBinding{HostIP: "0.0.0.0", HostPort: strconv.Itoa(int(p.HostPort))}
+			if p.HostIP.IsValid() {
+				b.HostIP = p.HostIP.String()
+			}
+			ns.Ports[portKey(p)] = append(ns.Ports[portKey(p)], b)
+		}
+	}
+	return ns
 }
 
 func newInspectGraphDriver(lowerDirs []string, bundle string) inspectGraphDriver {
@@ -306,7 +399,7 @@ func (a *app) inspectObject(images *image.Store, s *container.Store,
 		c, err := s.Get(ref)
 		switch {
 		case err == nil:
-			return a.containerInspect(images, c), nil
+			return a.containerInspect(images, s, c), nil
 		case !errors.Is(err, container.ErrNotFound):
 			return nil, err
 		case kind == kindContainer:
@@ -324,7 +417,9 @@ func (a *app) inspectObject(images *image.Store, s *container.Store,
 }
 
 // containerInspect gathers what newContainerInspect needs from the stores.
-func (a *app) containerInspect(images *image.Store, c *container.Container) inspectContainer {
+func (a *app) containerInspect(images *image.Store, s *container.Store,
+	c *container.Container) inspectContainer {
+
 	// TODO: ask the container store for the bundle directory and the
 	// layer stack instead of knowing its layout (<root>/containers/<id>,
 	// the init layer on top of the image's) here.
@@ -334,7 +429,22 @@ func (a *app) containerInspect(images *image.Store, c *container.Container) insp
 		lowerDirs, _ = images.LayerDirs(img)
 	}
 	lowerDirs = append(lowerDirs, filepath.Join(bundle, "init"))
-	return newContainerInspect(c, lowerDirs, bundle)
+	out := newContainerInspect(c, lowerDirs, bundle)
+
+	// Only a running container has endpoints; a stale one of a dead
+	// container is not shown.
+	var eps []network.Endpoint
+	if c.State.Status == container.Running {
+		eps, _ = s.Networks().Endpoints(c.ID)
+	}
+	netIDs := map[string]string{}
+	if cfgs, err := s.Networks().List(); err == nil {
+		for _, cfg := range cfgs {
+			netIDs[cfg.Name] = cfg.ID
+		}
+	}
+	out.NetworkSettings = newInspectNetworkSettings(c, eps, netIDs)
+	return out
 }
 
 // printEachTemplate runs tmpl once per object, one line each, on the JSON

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/skiff-dev/skiff/container"
+	"github.com/skiff-dev/skiff/network"
 )
 
 func TestNewContainerInspect(t *testing.T) {
@@ -41,6 +43,7 @@ func TestNewContainerInspect(t *testing.T) {
 			Binds: []string{"/srv:/srv:ro"}, NetworkMode: "none",
 			Tmpfs:  map[string]string{"/run": "size=1m", "/tmp": ""},
 			Memory: 64 << 20, NanoCpus: 1_500_000_000, PidsLimit: &pids, Init: &init,
+			PortBindings: map[string][]inspectPortBinding{},
 		},
 		GraphDriver: inspectGraphDriver{Name: "overlay", Data: map[string]string{
 			"LowerDir": "/l/2:/l/1", "UpperDir": "/b/upper", "WorkDir": "/b/work",
@@ -68,5 +71,82 @@ func TestNewContainerInspect(t *testing.T) {
 		if !strings.Contains(string(raw), field) {
 			t.Errorf("inspect JSON lacks %s:\n%s", field, raw)
 		}
+	}
+}
+
+func TestInspectPortsAndNetworks(t *testing.T) {
+	web := &container.Container{
+		ID: strings.Repeat("cd", 32), Name: "web",
+		Options: container.Options{
+			Network: "bridge",
+			Ports: []network.PortMapping{
+				{ContainerPort: 80, HostPort: 8080, Proto: "tcp"},
+				{HostIP: netip.MustParseAddr("127.0.0.1"), ContainerPort: 53, Proto: "udp"},
+			},
+		},
+	}
+	bridge := network.Endpoint{
+		Network: "bridge", ContainerID: web.ID, MAC: "02:42:ac:1d:00:02",
+		Address: netip.MustParsePrefix("172.29.0.2/16"), Gateway: netip.MustParseAddr("172.29.0.1"),
+		Ports: []network.PortMapping{
+			{ContainerPort: 80, HostPort: 8080, Proto: "tcp"},
+			{HostIP: netip.MustParseAddr("127.0.0.1"), ContainerPort: 53, HostPort: 40001,
+				Proto: "udp"},
+		},
+	}
+	labnet := network.Endpoint{
+		Network: "labnet", ContainerID: web.ID, MAC: "02:42:ac:1e:00:03",
+		Address: netip.MustParsePrefix("172.30.0.3/24"), Gateway: netip.MustParseAddr("172.30.0.1"),
+	}
+	ids := map[string]string{"bridge": "b1", "labnet": "l1"}
+
+	// What was asked for: 53/udp on a port chosen at start.
+	gotHost := newInspectHostConfig(&web.Options).PortBindings
+	wantHost := map[string][]inspectPortBinding{
+		"80/tcp": {{HostPort: "8080"}},
+		"53/udp": {{HostIP: "127.0.0.1"}},
+	}
+	if diff := cmp.Diff(wantHost, gotHost); diff != "" {
+		t.Errorf("PortBindings mismatch (-want +got):\n%s", diff)
+	}
+
+	tests := []struct {
+		name string
+		eps  []network.Endpoint
+		want inspectNetworkSettings
+	}{
+		{
+			name: "not running: the network asked for, no address",
+			want: inspectNetworkSettings{
+				Ports:    map[string][]inspectPortBinding{},
+				Networks: map[string]inspectEndpoint{"bridge": {NetworkID: "b1"}},
+			},
+		},
+		{
+			name: "running on two networks",
+			eps:  []network.Endpoint{bridge, labnet},
+			want: inspectNetworkSettings{
+				Ports: map[string][]inspectPortBinding{
+					"80/tcp": {{HostIP: "0.0.0.0", HostPort: "8080"}},
+					"53/udp": {{HostIP: "127.0.0.1", HostPort: "40001"}},
+				},
+				IPAddress: "172.29.0.2", IPPrefixLen: 16, Gateway: "172.29.0.1",
+				MacAddress: "02:42:ac:1d:00:02",
+				Networks: map[string]inspectEndpoint{
+					"bridge": {NetworkID: "b1", Gateway: "172.29.0.1", IPAddress: "172.29.0.2",
+						IPPrefixLen: 16, MacAddress: "02:42:ac:1d:00:02"},
+					"labnet": {NetworkID: "l1", Gateway: "172.30.0.1", IPAddress: "172.30.0.3",
+						IPPrefixLen: 24, MacAddress: "02:42:ac:1e:00:03"},
+				},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := newInspectNetworkSettings(web, tt.eps, ids)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("newInspectNetworkSettings mismatch (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -74,6 +74,7 @@ func newTopCommand() *command {
 		example:    "skiff image ls\nskiff image prune -f",
 		management: true,
 		subcommands: []*command{
+			newBuildCommand("build", "skiff build"),
 			newHistoryCommand("history", "skiff history"),
 			newImportCommand("import", "skiff import"),
 			newInspectCommand("inspect", "skiff inspect"),
@@ -95,6 +96,7 @@ func newTopCommand() *command {
 		usage:   "[OPTIONS] COMMAND",
 		example: "skiff import rootfs.tar busybox:latest\nskiff run --rm busybox echo hello",
 		subcommands: []*command{
+			newBuildCommand("build", "skiff image build"),
 			newCommitCommand("commit", "skiff container commit"),
 			containerGroup,
 			newCpCommand("cp", "skiff container cp"),
@@ -112,6 +114,8 @@ func newTopCommand() *command {
 			newLoginCommand("login"),
 			newLogoutCommand("logout"),
 			newLogsCommand("logs", "skiff container logs"),
+			newNetworkGroup(),
+			newPortCommand("port", "skiff container port"),
 			newPsCommand("ps", "skiff container ls", "skiff container ps", "skiff container list"),
 			newPullCommand("pull", "skiff image pull"),
 			newPushCommand("push", "skiff image push"),

@@ -424,6 +424,7 @@ func newContainerGroup() *command {
 			newKillCommand("kill", "skiff kill"),
 			newLogsCommand("logs", "skiff logs"),
 			ls,
+			newPortCommand("port", "skiff port"),
 			newContainerPruneCommand("prune"),
 			newRestartCommand("restart", "skiff restart"),
 			rm,

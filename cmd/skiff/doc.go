@@ -65,4 +65,8 @@
 //   - load and save print no progress bars; load --quiet is accepted and
 //     changes nothing.
 //   - skiff inspect looks at images only, until containers exist.
+//   - network ls lists the bridge networks only: host and none are modes
+//     of a container here, not networks with an ID, as Docker shows them.
+//   - network create has the bridge driver only, and no --gateway,
+//     --ip-range or --internal.
 package main

@@ -130,8 +130,11 @@ func errorLine(err error) string {
 	var noSuchImage *noSuchImageError
 	var noSuchContainer *noSuchContainerError
 	var noSuchObject *noSuchObjectError
+	var noSuchNetwork *noSuchNetworkError
+	var noSuchPort *noSuchPortError
 	if errors.As(err, &noSuchImage) || errors.As(err, &noSuchContainer) ||
-		errors.As(err, &noSuchObject) {
+		errors.As(err, &noSuchObject) || errors.As(err, &noSuchNetwork) ||
+		errors.As(err, &noSuchPort) {
 		return "Error: " + msg
 	}
 	return "skiff: " + msg

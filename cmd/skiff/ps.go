@@ -10,6 +10,7 @@ import (
 
 	"github.com/skiff-dev/skiff/container"
 	"github.com/skiff-dev/skiff/image"
+	"github.com/skiff-dev/skiff/network"
 )
 
 // psOptions are the flags of skiff ps.
@@ -71,23 +72,32 @@ func runPs(a *app, opts psOptions) error {
 	if err != nil {
 		return err
 	}
+	ports, err := publishedPorts(s)
+	if err != nil {
+		return err
+	}
 	header := []string{"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"}
-	return writeTable(a.stdout, header, psTable(cs, imgs, opts.noTrunc, time.Now()))
+	return writeTable(a.stdout, header, psTable(cs, imgs, ports, opts.noTrunc, time.Now()))
 }
 
-// psTable renders the rows of skiff ps.
-func psTable(cs []*container.Container, imgs []*image.Image, noTrunc bool,
-	now time.Time) [][]string {
+// psTable renders the rows of skiff ps. ports are the published ports of
+// the containers on a network, by container ID.
+func psTable(cs []*container.Container, imgs []*image.Image,
+	ports map[string][]network.PortMapping, noTrunc bool, now time.Time) [][]string {
 
 	var rows [][]string
 	for _, c := range cs {
+		var published string
+		if c.State.Status == container.Running {
+			published = portsColumn(ports[c.ID])
+		}
 		rows = append(rows, []string{
 			containerID(c, noTrunc),
 			imageColumn(c, imgs, noTrunc),
 			commandColumn(c.Options.Command(), noTrunc),
 			humanDuration(now.Sub(c.Created)) + " ago",
 			statusColumn(c.State, now),
-			"", // PORTS: published ports come with networking
+			published,
 			c.Name,
 		})
 	}

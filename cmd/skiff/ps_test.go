@@ -9,6 +9,7 @@ import (
 
 	"github.com/skiff-dev/skiff/container"
 	"github.com/skiff-dev/skiff/image"
+	"github.com/skiff-dev/skiff/network"
 )
 
 func TestStatusColumn(t *testing.T) {
@@ -103,9 +104,18 @@ func TestPsTable(t *testing.T) {
 		},
 	}
 
-	got := psTable([]*container.Container{web, old}, []*image.Image{busybox}, false, now)
+	// Ports of a container that is no longer running are not shown.
+	ports := map[string][]network.PortMapping{
+		web.ID: {
+			{ContainerPort: 53, HostPort: 5353, Proto: "udp"},
+			{ContainerPort: 80, HostPort: 8080, Proto: "tcp"},
+		},
+		old.ID: {{ContainerPort: 80, HostPort: 8081, Proto: "tcp"}},
+	}
+	got := psTable([]*container.Container{web, old}, []*image.Image{busybox}, ports, false, now)
 	want := [][]string{
-		{"0123456789ab", "busybox", `"httpd -f"`, "About a minute ago", "Up 50 seconds", "", "web"},
+		{"0123456789ab", "busybox", `"httpd -f"`, "About a minute ago", "Up 50 seconds",
+			"0.0.0.0:5353->53/udp, 0.0.0.0:8080->80/tcp", "web"},
 		{"fedcba987654", shortID(retagged), `"/bin/sh -c exit 3"`, "3 hours ago",
 			"Exited (3) 2 hours ago", "", "old"},
 	}

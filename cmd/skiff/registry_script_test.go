@@ -44,6 +44,12 @@ func scriptRegistry(ts *testscript.TestScript, neg bool, args []string) {
 	reg, err := registrytest.Start(dir, opts)
 	ts.Check(err)
 	ts.Defer(func() { reg.Close() })
+	// The registry listens on the host's loopback; the lab's skiff
+	// processes run in the lab's network namespace, which has a loopback
+	// of its own: the same address there leads here.
+	if nsPath := ts.Getenv(netnsEnv); nsPath != "" {
+		forwardRegistry(ts, reg, nsPath)
+	}
 	ts.Setenv("REGISTRY", reg.Host)
 	// Scripts match it in regular expressions, where its dots must not
 	// match any character.

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/skiff-dev/skiff/container"
+	"github.com/skiff-dev/skiff/network"
 )
 
 // This file turns the flags of skiff run and skiff create into the
@@ -43,6 +44,8 @@ type runFlags struct {
 	cpus       cpusValue
 	pidsLimit  int64
 	network    string
+	publish    []string
+	publishAll bool
 	init       bool
 	stopSignal string
 	stopTime   int
@@ -81,8 +84,12 @@ func addRunFlags(fs *pflag.FlagSet, f *runFlags, withRun bool) {
 	fs.Var(&f.cpus, "cpus", "Number of CPUs")
 	fs.Int64Var(&f.pidsLimit, "pids-limit", 0,
 		"Tune container pids limit (set -1 for unlimited)")
-	fs.StringVar(&f.network, "network", "none",
-		"Connect a container to a network (none or host)")
+	fs.StringVar(&f.network, "network", network.DefaultNetwork,
+		"Connect a container to a network (bridge, host, none or a network's name)")
+	fs.VarP((*publishValue)(&f.publish), "publish", "p",
+		"Publish a container's port(s) to the host ([IP:][HOST:]CONTAINER[/PROTO])")
+	fs.BoolVarP(&f.publishAll, "publish-all", "P", false,
+		"Publish all exposed ports to random ports")
 	fs.BoolVar(&f.init, "init", false,
 		"Run an init inside the container that forwards signals and reaps processes")
 	fs.StringVar(&f.stopSignal, "stop-signal", "", "Signal to stop the container")
@@ -119,7 +126,9 @@ func (f *runFlags) createOptions(fs *pflag.FlagSet,
 	}
 
 	opts := container.CreateOptions{
-		Name: f.name,
+		Name:       f.name,
+		Publish:    f.publish,
+		PublishAll: f.publishAll,
 		Options: container.Options{
 			Env:         env,
 			WorkingDir:  f.workdir,
@@ -260,6 +269,23 @@ func checkTmpfs(raw string) error {
 	}
 	return nil
 }
+
+// publishValue is -p/--publish, given once per port or range; each value
+// is checked as it is read, so that a bad one is a usage error. It
+// implements [pflag.Value].
+type publishValue []string
+
+func (p *publishValue) String() string { return strings.Join(*p, ",") }
+
+func (p *publishValue) Set(s string) error {
+	if _, err := network.ParsePort(s); err != nil {
+		return err
+	}
+	*p = append(*p, s)
+	return nil
+}
+
+func (p *publishValue) Type() string { return "list" }
 
 // minMemory is the smallest memory limit Docker accepts: below it, a
 // container cannot even start.

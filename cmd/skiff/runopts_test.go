@@ -216,7 +216,7 @@ func TestCreateOptions(t *testing.T) {
 		{
 			name: "defaults keep the image's entrypoint",
 			args: []string{"busybox"},
-			want: container.CreateOptions{Options: container.Options{Network: "none"}},
+			want: container.CreateOptions{Options: container.Options{Network: "bridge"}},
 		},
 		{
 			name: "flags after the image belong to the command",
@@ -224,7 +224,7 @@ func TestCreateOptions(t *testing.T) {
 			want: container.CreateOptions{
 				Args: []string{"ls", "-l", "--rm"},
 				Options: container.Options{
-					AutoRemove: true, Tty: true, OpenStdin: true, Network: "none",
+					AutoRemove: true, Tty: true, OpenStdin: true, Network: "bridge",
 				},
 			},
 		},
@@ -233,7 +233,17 @@ func TestCreateOptions(t *testing.T) {
 			args: []string{"--entrypoint", "", "busybox"},
 			want: container.CreateOptions{
 				Entrypoint: []string{""},
-				Options:    container.Options{Network: "none"},
+				Options:    container.Options{Network: "bridge"},
+			},
+		},
+		{
+			name: "published ports, in the order given",
+			args: []string{"-p", "8080:80", "--publish", "127.0.0.1::53/udp", "-P",
+				"--network", "labnet", "busybox"},
+			want: container.CreateOptions{
+				Publish:    []string{"8080:80", "127.0.0.1::53/udp"},
+				PublishAll: true,
+				Options:    container.Options{Network: "labnet"},
 			},
 		},
 		{

@@ -18,8 +18,13 @@ import (
 // also re-executes itself (/proc/self/exe) as a container's init and as the
 // monitor of a detached container; here that is this test binary, so it
 // must answer to those first.
+//
+// A lab's skiff processes run in the lab's network namespace: when
+// $SKIFF_TEST_NETNS is set, the skiff command first re-executes itself
+// into it (labnetns_linux_test.go).
 func TestMain(m *testing.M) {
 	runHiddenEntryPoints()
+	reexecInLabNetns()
 	testscript.Main(m, map[string]func(){
 		"skiff": func() { os.Exit(runCLI(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
 	})
@@ -37,16 +42,43 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
 		Condition:           scriptCondition,
-		Cmds:                registryCommands(),
+		Cmds:                scriptCommands(),
 		Setup: func(env *testscript.Env) error {
 			// The scripts under scripts/ are part of some labs.
 			env.Setenv("SKIFF_SRC", repo)
+
+			// Each lab gets a network namespace of its own, where its
+			// bridges, veths and published ports live; it goes when the
+			// lab ends, after its containers (defers run last first).
+			var nsPath string
+			if os.Geteuid() == 0 {
+				ns, err := newLabNetns()
+				if err != nil {
+					return fmt.Errorf("network namespace for the lab: %w", err)
+				}
+				nsPath = ns.path
+				env.Setenv(netnsEnv, nsPath)
+				env.Defer(func() {
+					if err := ns.remove(); err != nil {
+						env.T().Log("clean up: " + err.Error())
+					}
+				})
+			}
 			// A lab that fails half-way may leave containers running, with
 			// their mounts inside $WORK; remove them before $WORK goes.
-			env.Defer(func() { removeContainers(env.T(), env.WorkDir) })
+			env.Defer(func() { removeContainers(env.T(), env.WorkDir, nsPath) })
 			return nil
 		},
 	})
+}
+
+// scriptCommands are the commands the scripts have beyond testscript's:
+// registry (registry_script_test.go) and netns-exec, which runs a program
+// on the lab's side of the containers' network.
+func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
+	cmds := registryCommands()
+	cmds["netns-exec"] = scriptNetnsExec
+	return cmds
 }
 
 // scriptCondition answers the conditions the scripts use beyond the
@@ -85,16 +117,24 @@ func isStatic(path string) (bool, error) {
 }
 
 // removeContainers force-removes every container of every store directly
-// under work (the labs keep theirs in $WORK/root and the like).
-func removeContainers(t interface{ Log(...any) }, work string) {
+// under work (the labs keep theirs in $WORK/root and the like). With
+// nsPath set, the containers are a lab's, attached to networks in that
+// namespace: the skiff commands run there too.
+func removeContainers(t interface{ Log(...any) }, work, nsPath string) {
+	skiff := runCLI
+	if nsPath != "" {
+		skiff = func(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+			return runSkiffIn(nsPath, args, stdout, stderr)
+		}
+	}
 	roots, _ := filepath.Glob(filepath.Join(work, "*", "containers"))
 	for _, dir := range roots {
 		root := filepath.Dir(dir)
 		var ids, stderr strings.Builder
-		runCLI([]string{"--root", root, "ps", "-aq", "--no-trunc"}, nil, &ids, &stderr)
+		skiff([]string{"--root", root, "ps", "-aq", "--no-trunc"}, nil, &ids, &stderr)
 		for _, id := range strings.Fields(ids.String()) {
 			args := []string{"--root", root, "rm", "-f", id}
-			if code := runCLI(args, nil, io.Discard, &stderr); code != 0 {
+			if code := skiff(args, nil, io.Discard, &stderr); code != 0 {
 				t.Log("clean up: skiff rm -f " + id + ": " + stderr.String())
 			}
 		}

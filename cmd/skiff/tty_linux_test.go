@@ -36,14 +36,15 @@ func TestRunInteractiveTerminal(t *testing.T) {
 
 	// The test binary is skiff when its argv[0] says so (see TestMain). It
 	// gets the terminal as its controlling terminal, in a session of its
-	// own, as a login shell would give it.
+	// own, as a login shell would give it. --network none: the test runs in
+	// the host's network namespace, which no container may touch.
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := &exec.Cmd{
 		Path:   self,
-		Args:   []string{"skiff", "--root", root, "run", "-it", "--rm", "busybox", "sh"},
+		Args:   []string{"skiff", "--root", root, "run", "-it", "--rm", "--network", "none", "busybox", "sh"},
 		Stdin:  slave,
 		Stdout: slave,
 		Stderr: slave,
@@ -149,7 +150,7 @@ func busyboxStore(t *testing.T) string {
 	if code := runCLI(args, nil, io.Discard, &stderr); code != 0 {
 		t.Fatalf("skiff import: exit %d: %s", code, stderr.String())
 	}
-	t.Cleanup(func() { removeContainers(t, dir) })
+	t.Cleanup(func() { removeContainers(t, dir, "") })
 	return root
 }
 
@@ -315,14 +316,15 @@ func TestRunTerminalSignal(t *testing.T) {
 	}
 
 	// --init: sleep as PID 1 would ignore SIGTERM, as the kernel protects
-	// a namespace's init from signals it has no handler for.
+	// a namespace's init from signals it has no handler for. --network none
+	// keeps the host's network untouched.
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := &exec.Cmd{
 		Path:  self,
-		Args:  []string{"skiff", "--root", root, "run", "-it", "--rm", "--init", "busybox", "sh"},
+		Args:  []string{"skiff", "--root", root, "run", "-it", "--rm", "--network", "none", "--init", "busybox", "sh"},
 		Stdin: slave, Stdout: slave, Stderr: slave,
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0},
 	}
