@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/opencontainers/go-digest"
 )
@@ -30,12 +31,19 @@ const defaultTag = "latest"
 // The grammar of distribution's reference package, restated:
 // a path component is lower-case alphanumerics joined by separators,
 // a tag is up to 128 word characters, dots and dashes.
+//
+// They are compiled on first use, not at start-up: every skiff process
+// (the container init and monitors too) would pay for them otherwise.
 var (
-	componentRE = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
-	tagRE       = regexp.MustCompile(`^[\w][\w.-]{0,127}$`)
-	domainRE    = regexp.MustCompile(`^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?` +
+	componentRE = lazyRegexp(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
+	tagRE       = lazyRegexp(`^[\w][\w.-]{0,127}$`)
+	domainRE    = lazyRegexp(`^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?` +
 		`(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?$`)
 )
+
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // ParseReference parses rawRef and normalizes it as Docker does:
 // "busybox" becomes docker.io/library/busybox:latest, "user/app" becomes
@@ -58,7 +66,7 @@ func ParseReference(rawRef string) (Reference, error) {
 	}
 	if i := strings.LastIndexByte(rest, ':'); i > strings.LastIndexByte(rest, '/') {
 		ref.Tag, rest = rest[i+1:], rest[:i]
-		if !tagRE.MatchString(ref.Tag) {
+		if !tagRE().MatchString(ref.Tag) {
 			return ref, fmt.Errorf("invalid reference format %q: bad tag %q", rawRef, ref.Tag)
 		}
 	}
@@ -67,7 +75,7 @@ func ParseReference(rawRef string) (Reference, error) {
 	ref.Domain, ref.Path = DefaultDomain, rest
 	if first, path, ok := strings.Cut(rest, "/"); ok &&
 		(strings.ContainsAny(first, ".:") || first == "localhost") {
-		if !domainRE.MatchString(first) {
+		if !domainRE().MatchString(first) {
 			return ref, fmt.Errorf("invalid reference format %q: bad registry host %q", rawRef, first)
 		}
 		ref.Domain, ref.Path = first, path
@@ -94,7 +102,7 @@ func ParseReference(rawRef string) (Reference, error) {
 // checkPath reports whether every component of a repository path is valid.
 func checkPath(path string) error {
 	for _, c := range strings.Split(path, "/") {
-		if !componentRE.MatchString(c) {
+		if !componentRE().MatchString(c) {
 			if strings.ToLower(c) != c {
 				return fmt.Errorf("repository name must be lowercase")
 			}

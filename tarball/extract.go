@@ -112,8 +112,11 @@ func applyAll(p *parser, app applier, log *slog.Logger) error {
 			return errors.New("tarball: parser sent file content without its entry")
 		}
 
+		// The name is taken now: reading a large file's content moves the
+		// parser on, and the batch that holds it may be reused.
+		name := it.e.hdr.Name
 		if err := applyItem(app, it, p, log); err != nil {
-			return fmt.Errorf("tar entry %q: %w", it.e.hdr.Name, err)
+			return fmt.Errorf("tar entry %q: %w", name, err)
 		}
 	}
 }

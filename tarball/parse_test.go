@@ -54,11 +54,13 @@ func TestParserBatches(t *testing.T) {
 		if p.outIdx == 1 {
 			time.Sleep(5 * time.Millisecond)
 		}
+		// it is valid only until the content spills into the next batch.
+		name := it.e.name
 		data, err := io.ReadAll(&readContent{c: &content{p: p, first: it.data, more: it.more}})
 		if err != nil {
-			t.Fatalf("reading %s: %v", it.e.name, err)
+			t.Fatalf("reading %s: %v", name, err)
 		}
-		got = append(got, it.e.name+" "+string(data))
+		got = append(got, name+" "+string(data))
 	}
 
 	if len(got) != len(want) {
