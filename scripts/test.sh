@@ -19,7 +19,7 @@ export PATH=/usr/local/go/bin:$PATH
 # Pinned Go tools go to a cache of their own, not into the user's GOBIN.
 STATICCHECK_VERSION=v0.8.2
 TOOLS=${XDG_CACHE_HOME:-$HOME/.cache}/skiff-tools
-APT_PACKAGES=(skopeo busybox-static docker-registry apache2-utils gcc)
+APT_PACKAGES=(skopeo busybox-static docker-registry apache2-utils gcc iproute2 nftables iptables util-linux)
 
 current="setting up"
 step() {
