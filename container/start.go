@@ -41,9 +41,10 @@ func (p *Process) Container() *Container { return p.c }
 
 // Start starts a created or exited container and returns once its command
 // runs (or could not be run: an *namespaces.ExecError carries Docker's
-// 126 or 127). The steps, in order: mount the root filesystem, create the
-// cgroup, start the init in new namespaces (it waits), put it into the
-// cgroup, release it, record the state.
+// 126 or 127). The steps, in order: mount the root filesystem, write the
+// /etc files, create the cgroup, start the init in new namespaces (it
+// waits), put it into the cgroup, attach it to its network, release it,
+// record the state. On failure every step is undone.
 func (s *Store) Start(c *Container, stdio Stdio) (_ *Process, err error) {
 	unlock, err := s.lock(c.ID)
 	if err != nil {
