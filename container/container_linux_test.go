@@ -344,7 +344,8 @@ func TestParallelRunRemoveLeavesNothing(t *testing.T) {
 	if strings.Contains(string(mounts), f.root) {
 		t.Errorf("mounts under the store remain:\n%s", mounts)
 	}
-	if out, _ := exec.Command("sh", "-c", "ls -d /sys/fs/cgroup/*/skiff/* 2>/dev/null").Output(); len(out) > 0 {
+	leftover := exec.Command("sh", "-c", "ls -d /sys/fs/cgroup/*/skiff/* 2>/dev/null")
+	if out, _ := leftover.Output(); len(out) > 0 {
 		t.Logf("cgroups under skiff/ (may belong to other tests running now):\n%s", out)
 	}
 }
@@ -357,8 +358,8 @@ func TestExecJoinsTheContainer(t *testing.T) {
 	}
 	c, _ = f.s.Get(c.ID)
 	var out bytes.Buffer
-	st, err := f.s.Exec(c, ExecOptions{Args: []string{"sh", "-c", "hostname; cat /proc/1/cmdline; exit 4"}},
-		Stdio{Stdout: &out, Stderr: &out})
+	args := []string{"sh", "-c", "hostname; cat /proc/1/cmdline; exit 4"}
+	st, err := f.s.Exec(c, ExecOptions{Args: args}, Stdio{Stdout: &out, Stderr: &out})
 	if err != nil {
 		t.Fatalf("Exec() error: %v", err)
 	}

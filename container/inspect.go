@@ -38,7 +38,8 @@ func (s *Store) Top(c *Container) ([][]string, error) {
 		return nil, err
 	}
 	if c.State.Status != Running {
-		return nil, fmt.Errorf("cannot list the processes of container %s: %w", c.ShortID(), ErrNotRunning)
+		return nil, fmt.Errorf("cannot list the processes of container %s: %w",
+			c.ShortID(), ErrNotRunning)
 	}
 	cg, err := cgroups.Open(cgroupName(c), s.log)
 	if err != nil {

@@ -132,7 +132,9 @@ func (s *Store) Logs(c *Container, opts LogOptions, stdout, stderr io.Writer) er
 
 // follow reads entries as the watcher appends them, until the container
 // is no longer running and the file has no more.
-func (s *Store) follow(c *Container, r *bufio.Reader, opts LogOptions, stdout, stderr io.Writer) error {
+func (s *Store) follow(c *Container, r *bufio.Reader, opts LogOptions,
+	stdout, stderr io.Writer) error {
+
 	var partial []byte
 	for {
 		line, err := r.ReadBytes('\n')

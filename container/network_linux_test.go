@@ -92,7 +92,8 @@ func TestBridgeNetworkPublishedPort(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "172.29.") || !strings.Contains(out.String(), "eth0") {
-		t.Errorf("inside: hosts and interfaces = %q, want an address in 172.29.0.0/16 and eth0", out.String())
+		t.Errorf("inside: hosts and interfaces = %q, want an address in 172.29.0.0/16 and eth0",
+			out.String())
 	}
 
 	if err := f.s.Stop(c, time.Second); err != nil {

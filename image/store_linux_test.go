@@ -131,7 +131,8 @@ func TestImport(t *testing.T) {
 			s := newStore(t)
 			img := importTar(t, s, tt.data, "web:v1", `CMD ["/bin/hello"]`, "ENV A=1")
 
-			if got, want := img.Config.RootFS.DiffIDs, []digest.Digest{digest.FromBytes(plain)}; !cmp.Equal(got, want) {
+			want := []digest.Digest{digest.FromBytes(plain)}
+			if got := img.Config.RootFS.DiffIDs; !cmp.Equal(got, want) {
 				t.Errorf("Import() diffIDs = %v, want %v", got, want)
 			}
 			if got, want := img.Manifest.Layers[0].MediaType, tt.mediaType; got != want {
@@ -317,7 +318,9 @@ func TestRetagLeavesDanglingImageForPrune(t *testing.T) {
 }
 
 // addChild makes an untagged image on top of parent, as a build step does.
-func addChild(t *testing.T, s *Store, parent *Image, files map[string]string, tags ...string) *Image {
+func addChild(t *testing.T, s *Store, parent *Image, files map[string]string,
+	tags ...string) *Image {
+
 	t.Helper()
 	in, err := s.beginIngest()
 	if err != nil {

@@ -246,7 +246,8 @@ func parseVolume(raw, cwd string) (string, error) {
 		return "", fmt.Errorf("invalid volume specification: %q", raw)
 	}
 	if !strings.HasPrefix(ctr, "/") {
-		return "", fmt.Errorf("invalid volume specification: %q: the container path must be absolute", raw)
+		return "", fmt.Errorf("invalid volume specification: %q: "+
+			"the container path must be absolute", raw)
 	}
 
 	switch {

@@ -43,8 +43,9 @@ func TestRunInteractiveTerminal(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := &exec.Cmd{
-		Path:   self,
-		Args:   []string{"skiff", "--root", root, "run", "-it", "--rm", "--network", "none", "busybox", "sh"},
+		Path: self,
+		Args: []string{"skiff", "--root", root, "run", "-it", "--rm", "--network", "none",
+			"busybox", "sh"},
 		Stdin:  slave,
 		Stdout: slave,
 		Stderr: slave,
@@ -323,8 +324,9 @@ func TestRunTerminalSignal(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := &exec.Cmd{
-		Path:  self,
-		Args:  []string{"skiff", "--root", root, "run", "-it", "--rm", "--network", "none", "--init", "busybox", "sh"},
+		Path: self,
+		Args: []string{"skiff", "--root", root, "run", "-it", "--rm", "--network", "none",
+			"--init", "busybox", "sh"},
 		Stdin: slave, Stdout: slave, Stderr: slave,
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0},
 	}
