@@ -373,21 +373,7 @@ func runObjectInspect(a *app, path, format, kind string, refs []string) error {
 		found = append(found, obj)
 	}
 
-	if tmpl != nil {
-		err = printEachTemplate(a.stdout, tmpl, found)
-	} else {
-		err = printJSON(a.stdout, found)
-	}
-	if err != nil {
-		return err
-	}
-	for _, err := range failed {
-		fmt.Fprintln(a.stderr, errorLine(err))
-	}
-	if len(failed) > 0 {
-		return errReported
-	}
-	return nil
+	return a.printInspected(tmpl, found, failed)
 }
 
 // inspectObject finds ref as a container, then as an image, as kind
@@ -447,9 +433,9 @@ func (a *app) containerInspect(images *image.Store, s *container.Store,
 	return out
 }
 
-// printEachTemplate runs tmpl once per object, one line each, on the JSON
-// document (as printTemplate does for images), so {{.State.Pid}} works
-// exactly as it does with docker.
+// printEachTemplate runs tmpl once per object, one line each. The template
+// sees the JSON document, not the Go struct, so {{.Id}}, {{.State.Pid}} and
+// {{.Config.Cmd}} work exactly as they do with docker.
 func printEachTemplate(w io.Writer, tmpl *template.Template, objs []any) error {
 	for _, obj := range objs {
 		raw, err := json.Marshal(obj)

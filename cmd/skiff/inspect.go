@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -144,7 +143,7 @@ func runInspect(a *app, path, format string, rawRefs []string) error {
 	if err != nil {
 		return err
 	}
-	found := []inspectImage{}
+	found := []any{}
 	var failed []error
 	for _, rawRef := range rawRefs {
 		img, err := s.Lookup(rawRef)
@@ -155,8 +154,16 @@ func runInspect(a *app, path, format string, rawRefs []string) error {
 		found = append(found, newInspect(img))
 	}
 
+	return a.printInspected(tmpl, found, failed)
+}
+
+// printInspected prints what an inspect command found, as one JSON array
+// or one --format line per object, then one error line per object it could
+// not find; it fails if any was missing, as docker inspect does.
+func (a *app) printInspected(tmpl *template.Template, found []any, failed []error) error {
+	var err error
 	if tmpl != nil {
-		err = printTemplate(a.stdout, tmpl, found)
+		err = printEachTemplate(a.stdout, tmpl, found)
 	} else {
 		err = printJSON(a.stdout, found)
 	}
@@ -189,34 +196,6 @@ func parseFormat(format string) (*template.Template, error) {
 		return nil, fmt.Errorf("parse --format template: %w", err)
 	}
 	return tmpl, nil
-}
-
-// printTemplate runs tmpl once per image, one line each. The template sees
-// the JSON document, not the Go struct, so {{.Id}} and {{.Config.Cmd}}
-// work exactly as they do with docker.
-func printTemplate(w io.Writer, tmpl *template.Template, imgs []inspectImage) error {
-	for _, img := range imgs {
-		raw, err := json.Marshal(img)
-		if err != nil {
-			return err
-		}
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.UseNumber() // print a size as 4261550, not 4.26155e+06
-		var doc any
-		if err := dec.Decode(&doc); err != nil {
-			return err
-		}
-
-		var b bytes.Buffer
-		if err := tmpl.Execute(&b, doc); err != nil {
-			return fmt.Errorf("execute --format template: %w", err)
-		}
-		b.WriteByte('\n')
-		if _, err := w.Write(b.Bytes()); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // printJSON prints v indented with four spaces, as docker inspect does.

@@ -328,21 +328,7 @@ func runNetworkInspect(a *app, tmpl *template.Template, refs []string) error {
 		found = append(found, newInspectNetwork(n))
 	}
 
-	if tmpl != nil {
-		err = printEachTemplate(a.stdout, tmpl, found)
-	} else {
-		err = printJSON(a.stdout, found)
-	}
-	if err != nil {
-		return err
-	}
-	for _, err := range failed {
-		fmt.Fprintln(a.stderr, errorLine(err))
-	}
-	if len(failed) > 0 {
-		return errReported
-	}
-	return nil
+	return a.printInspected(tmpl, found, failed)
 }
 
 // newNetworkRmCommand builds "skiff network rm".
