@@ -31,6 +31,16 @@
 // store root. Nothing is global, which is what lets the scenario tests run
 // the whole program in-process.
 //
+// # The hidden roles of the binary
+//
+// There is one binary and no daemon, so skiff re-executes itself
+// (/proc/self/exe) for the processes a container needs: the container's
+// init (package namespaces: [namespaces.IsInit], [namespaces.Init]) and
+// the monitor of a detached container ([container.MonitorArg]). main
+// checks for those before it parses any flag. The cgo constructor of
+// package namespaces/nsenter runs even earlier, before the Go runtime
+// starts, for skiff exec.
+//
 // # Output
 //
 // Tables are written through [text/tabwriter] with Docker's columns, sizes
@@ -46,9 +56,14 @@
 // exit code lives in one function, [exitCode]:
 //
 //   - 0: success.
-//   - 1: the command ran and failed (no such image, a corrupt archive).
+//   - 1: the command ran and failed (no such image or container, a corrupt
+//     archive, an unreachable registry).
 //   - 125: a usage error (unknown command or flag, bad flag value, wrong
-//     number of arguments); a second line names the --help to read.
+//     number of arguments), for which a second line names the --help to
+//     read; or skiff itself failed to run a container.
+//   - run, start -a and exec end with the container's own code: 126 when
+//     its command cannot be executed, 127 when it is not found, 128+n
+//     after signal n.
 //
 // Docker itself uses 125 for usage errors of docker run and 1 or 125
 // elsewhere; skiff uses 125 for every usage error, so that later commands
@@ -64,7 +79,6 @@
 //     images or history (docker images --format); inspect --format exists.
 //   - load and save print no progress bars; load --quiet is accepted and
 //     changes nothing.
-//   - skiff inspect looks at images only, until containers exist.
 //   - network ls lists the bridge networks only: host and none are modes
 //     of a container here, not networks with an ID, as Docker shows them.
 //   - network create has the bridge driver only, and no --gateway,
