@@ -45,7 +45,7 @@ func create(l layout, name string, r Resources, log *slog.Logger) (_ *Cgroup, er
 	if err := l.check(r); err != nil {
 		return nil, fmt.Errorf("create cgroup %q: %w", name, err)
 	}
-	c := &Cgroup{name: name, mode: l.mode, dirs: l.dirs(name), log: orDiscard(log)}
+	c := &Cgroup{name: name, mode: l.mode, dirs: l.dirsFor(name, r), log: orDiscard(log)}
 	if len(c.dirs) == 0 {
 		return nil, fmt.Errorf("create cgroup %q: %w", name, ErrNoController)
 	}
@@ -204,6 +204,32 @@ func open(l layout, name string, log *slog.Logger) (*Cgroup, error) {
 // runs the container's command, so that limits hold from the start.
 func (c *Cgroup) Add(pid int) error {
 	for _, d := range c.dirs {
+		err := write(c.log, filepath.Join(d.path, "cgroup.procs"), strconv.Itoa(pid))
+		if err != nil {
+			return fmt.Errorf("add process %d to cgroup %q: %w", pid, c.name, err)
+		}
+	}
+	return nil
+}
+
+// V2Path returns the group's directory in the v2 hierarchy, or "" when the
+// host has none. A process can be born there: clone3(2) with
+// CLONE_INTO_CGROUP and a descriptor of this directory.
+func (c *Cgroup) V2Path() string {
+	d, ok := c.unified()
+	if !ok {
+		return ""
+	}
+	return d.path
+}
+
+// AddV1 moves process pid into the group in the v1 hierarchies only: for a
+// process that was born in the group's v2 directory (see [Cgroup.V2Path]).
+func (c *Cgroup) AddV1(pid int) error {
+	for _, d := range c.dirs {
+		if d.v2 {
+			continue
+		}
 		err := write(c.log, filepath.Join(d.path, "cgroup.procs"), strconv.Itoa(pid))
 		if err != nil {
 			return fmt.Errorf("add process %d to cgroup %q: %w", pid, c.name, err)

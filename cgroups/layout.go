@@ -142,6 +142,25 @@ func (l layout) dirs(name string) []dir {
 	return ds
 }
 
+// dirsFor is dirs, trimmed to what a group with limits r needs. Where a
+// v2 hierarchy exists, it alone lists, freezes and kills the group, so a
+// v1 hierarchy is joined only for a limit that its controller enforces.
+// Every v1 hierarchy joined costs a migration, and the first migration of
+// a process waits for an RCU grace period (about 10 ms): a container with
+// no limits on a hybrid host, born into its v2 group, needs none. Pure v1
+// hosts join every hierarchy, as they have nothing else to list or kill
+// the group with.
+func (l layout) dirsFor(name string, r Resources) []dir {
+	all := l.dirs(name)
+	if l.v2 == "" {
+		return all
+	}
+	limited := map[string]bool{"memory": r.Memory > 0, "cpu": r.CPUQuota > 0, "pids": r.PidsMax > 0}
+	return slices.DeleteFunc(all, func(d dir) bool {
+		return !d.v2 && !slices.ContainsFunc(d.controllers, func(c string) bool { return limited[c] })
+	})
+}
+
 // check fails with [ErrNoController] if a limit of r needs a controller
 // that neither a v1 hierarchy nor the v2 one has for skiff's groups.
 func (l layout) check(r Resources) error {

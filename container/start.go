@@ -88,6 +88,8 @@ func (s *Store) Start(c *Container, stdio Stdio) (_ *Process, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// Born in the v2 group where there is one; moved into v1 ones.
+	spec.CgroupDir = p.cgroup.V2Path()
 
 	// Output goes to the log as well as to the caller, foreground or not,
 	// so that `skiff logs` shows it either way.
@@ -107,7 +109,7 @@ func (s *Store) Start(c *Container, stdio Stdio) (_ *Process, err error) {
 	}
 	// The cgroup and the network before the command: limits hold from its
 	// first instruction, and eth0 is up when it looks.
-	if err := p.cgroup.Add(p.proc.Pid()); err != nil {
+	if err := p.cgroup.AddV1(p.proc.Pid()); err != nil {
 		p.proc.Kill()
 		return nil, err
 	}

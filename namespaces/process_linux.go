@@ -100,9 +100,19 @@ func Start(spec *Spec, stdio Stdio, log *slog.Logger) (*Process, error) {
 			attr.Ctty = 0
 		}
 	}
+	if spec.CgroupDir != "" {
+		// Go's forkExec turns this into clone3(2) with CLONE_INTO_CGROUP.
+		fd, err := unix.Open(spec.CgroupDir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, &os.PathError{Op: "open", Path: spec.CgroupDir, Err: err}
+		}
+		defer unix.Close(fd)
+		attr.UseCgroupFD, attr.CgroupFD = true, fd
+		names = append(names, "CLONE_INTO_CGROUP")
+	}
 	log = orDiscard(log)
 	log.Debug("clone", "path", "/proc/self/exe", "clone_flags", strings.Join(names, "|"),
-		"rootfs", spec.Rootfs)
+		"rootfs", spec.Rootfs, "cgroup", spec.CgroupDir)
 	msg := &initMessage{Spec: spec, LogLevel: childLevel(log), HostMountNS: hostNS}
 	return spawn(modeStart, msg, attr, nil, nil, stdio, log)
 }

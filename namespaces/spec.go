@@ -47,6 +47,13 @@ type Spec struct {
 	Capabilities []string `json:"capabilities"`
 	// NoNewPrivileges sets PR_SET_NO_NEW_PRIVS before the exec.
 	NoNewPrivileges bool `json:"noNewPrivileges"`
+
+	// CgroupDir, when set, is a cgroup v2 directory that [Start] creates
+	// the init in, with clone3(2)'s CLONE_INTO_CGROUP (Linux 5.7): the
+	// process is born in the group instead of being moved there, which
+	// spares the caller a migration and the RCU grace period the first
+	// one waits for. Used on the host side only; the init never sees it.
+	CgroupDir string `json:"-"`
 }
 
 // Namespace names one kind of Linux namespace by its clone(2) flag name.
