@@ -78,10 +78,24 @@
 // a controller (lists it in cgroup.controllers) only if no v1 hierarchy
 // holds it; that is why a hybrid host's v2 groups get no controllers.
 //
-// On a hybrid host a group is made in the v1 hierarchies (memory, cpu,
-// cpuacct, pids, freezer) and also in the v2 one, where it gets no limits
-// but gains what v2 does better: cgroup.kill, cgroup.freeze, and a clean
-// root for a cgroup namespace. systemd and runc do the same.
+// On a hybrid host a group is made in the v2 hierarchy, where it gets no
+// limits but what v2 does better: one list of its processes,
+// cgroup.kill, cgroup.freeze, and a clean root for a cgroup namespace.
+// It joins a v1 hierarchy (memory, cpu, pids) only for a limit that
+// hierarchy's controller enforces. Pure v1 hosts join every hierarchy
+// skiff uses (memory, cpu, cpuacct, pids, freezer), since nothing else can
+// list or kill the group there.
+//
+// # Born in the group, or moved there
+//
+// Writing a PID to cgroup.procs moves a process; the first move waits for
+// an RCU grace period (cgroup_threadgroup_rwsem), about 10 ms, which was
+// the largest single cost of starting a container here. clone3(2) with
+// CLONE_INTO_CGROUP (Linux 5.7) creates the process directly in a v2
+// group instead: [Cgroup.V2Path] names the directory, and [Cgroup.AddV1]
+// then moves the process into the v1 hierarchies only. A container with no
+// limits on a hybrid host, or any container on a pure v2 host, is never
+// moved at all.
 //
 // # The files skiff writes
 //
