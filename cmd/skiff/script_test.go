@@ -33,43 +33,7 @@ func TestMain(m *testing.M) {
 // TestScripts runs the scenario scripts in testdata/script. Each reads like
 // a lab: a learner can type its commands in a shell and see the same output.
 func TestScripts(t *testing.T) {
-	repo, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	testscript.Run(t, testscript.Params{
-		Dir:                 "testdata/script",
-		RequireExplicitExec: true,
-		RequireUniqueNames:  true,
-		Condition:           scriptCondition,
-		Cmds:                scriptCommands(),
-		Setup: func(env *testscript.Env) error {
-			// The scripts under scripts/ are part of some labs.
-			env.Setenv("SKIFF_SRC", repo)
-
-			// Each lab gets a network namespace of its own, where its
-			// bridges, veths and published ports live; it goes when the
-			// lab ends, after its containers (defers run last first).
-			var nsPath string
-			if os.Geteuid() == 0 {
-				ns, err := newLabNetns()
-				if err != nil {
-					return fmt.Errorf("network namespace for the lab: %w", err)
-				}
-				nsPath = ns.path
-				env.Setenv(netnsEnv, nsPath)
-				env.Defer(func() {
-					if err := ns.remove(); err != nil {
-						env.T().Log("clean up: " + err.Error())
-					}
-				})
-			}
-			// A lab that fails half-way may leave containers running, with
-			// their mounts inside $WORK; remove them before $WORK goes.
-			env.Defer(func() { removeContainers(env.T(), env.WorkDir, nsPath) })
-			return nil
-		},
-	})
+	testscript.Run(t, labParams(t, "testdata/script"))
 }
 
 // scriptCommands are the commands the scripts have beyond testscript's:
