@@ -517,11 +517,13 @@ func checkRoot() doctorCheck {
 	return c
 }
 
-// checkKernel wants Linux 5.6, the first with openat2(2), and tries it.
+// checkKernel wants Linux 5.7: openat2(2) came in 5.6, clone3(2)'s
+// CLONE_INTO_CGROUP, which starts containers in their v2 cgroup, in 5.7.
+// It tries openat2 too.
 func checkKernel(release string) doctorCheck {
-	want := kernelVersion{5, 6}
+	want := kernelVersion{5, 7}
 	c := doctorCheck{
-		what: "Linux " + want.String() + " or later (openat2)",
+		what: "Linux " + want.String() + " or later (openat2, CLONE_INTO_CGROUP)",
 		fix:  "apt-get install -y linux-image-$(dpkg --print-architecture) && reboot",
 	}
 	v, err := parseKernelVersion(release)

@@ -192,6 +192,7 @@ func TestCheckKernel(t *testing.T) {
 		wantFail bool
 	}{
 		{release: "5.4.0-150-generic", wantFail: true},
+		{release: "5.6.19", wantFail: true}, // openat2, but no CLONE_INTO_CGROUP
 		{release: "not-a-version", wantFail: true},
 	}
 	for _, tt := range tests {
