@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"regexp"
 	"slices"
 	"time"
 )
@@ -165,13 +164,13 @@ type Options struct {
 }
 
 // validName matches network names: as container names in Docker.
-var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$`)
+var validName = lazyRegexp(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$`)
 
 // checkName refuses a name that cannot be a directory, an nft table name
 // or a hosts file entry.
 func checkName(rawName string) error {
-	if !validName.MatchString(rawName) {
-		return fmt.Errorf("check network name %q: must match %s", rawName, validName)
+	if !validName().MatchString(rawName) {
+		return fmt.Errorf("check network name %q: must match %s", rawName, validName())
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package dockerfile
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -61,7 +60,7 @@ func needArgs(in *Instruction, what string) error {
 }
 
 // stageNameRE is what a stage may be called (after lower-casing).
-var stageNameRE = regexp.MustCompile(`^[a-z][a-z0-9_.-]*$`)
+var stageNameRE = lazyRegexp(`^[a-z][a-z0-9_.-]*$`)
 
 // parseFrom reads "FROM image" or "FROM image AS name".
 func parseFrom(p *parser, in *Instruction, rest string) error {
@@ -69,7 +68,7 @@ func parseFrom(p *parser, in *Instruction, rest string) error {
 	switch {
 	case len(words) == 1:
 	case len(words) == 3 && lower(words[1]) == "as":
-		if !stageNameRE.MatchString(lower(words[2])) {
+		if !stageNameRE().MatchString(lower(words[2])) {
 			return fmt.Errorf("invalid name for build stage: %q, "+
 				"name can't start with a number or contain symbols", words[2])
 		}
@@ -169,7 +168,7 @@ func parsePairs(p *parser, in *Instruction, rest string) error {
 }
 
 // argNameRE is what an ARG may be called.
-var argNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var argNameRE = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // parseArg reads ARG: one or more names, each with an optional default.
 func parseArg(p *parser, in *Instruction, rest string) error {
@@ -179,7 +178,7 @@ func parseArg(p *parser, in *Instruction, rest string) error {
 	}
 	for _, w := range words {
 		k, v, has := strings.Cut(w, "=")
-		if !argNameRE.MatchString(k) {
+		if !argNameRE().MatchString(k) {
 			return fmt.Errorf("invalid ARG name %q", k)
 		}
 		in.Pairs = append(in.Pairs, KeyValue{Key: k, Value: v, HasValue: has})

@@ -1,7 +1,6 @@
 package dockerfile
 
 import (
-	"regexp"
 	"strings"
 )
 
@@ -23,7 +22,7 @@ type logicalLine struct {
 
 // directiveRE matches a parser directive: "# name=value" on one of the
 // first lines, before anything else.
-var directiveRE = regexp.MustCompile(`^#[ \t]*([a-zA-Z][a-zA-Z0-9_-]*)[ \t]*=[ \t]*(.*?)[ \t]*$`)
+var directiveRE = lazyRegexp(`^#[ \t]*([a-zA-Z][a-zA-Z0-9_-]*)[ \t]*=[ \t]*(.*?)[ \t]*$`)
 
 func newLineReader(src string) *lineReader {
 	src = strings.TrimPrefix(src, "\ufeff")
@@ -41,7 +40,7 @@ func newLineReader(src string) *lineReader {
 func (lr *lineReader) directives(report func(line int, msg string)) {
 	seen := map[string]bool{}
 	for ; lr.next < len(lr.lines); lr.next++ {
-		m := directiveRE.FindStringSubmatch(strings.TrimLeft(lr.lines[lr.next], " \t"))
+		m := directiveRE().FindStringSubmatch(strings.TrimLeft(lr.lines[lr.next], " \t"))
 		if m == nil {
 			return
 		}

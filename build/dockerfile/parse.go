@@ -3,7 +3,6 @@ package dockerfile
 import (
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 )
 
@@ -67,7 +66,7 @@ func (p *parser) report(line int, msg string) {
 }
 
 // keywordRE is an instruction's first word.
-var keywordRE = regexp.MustCompile(`^[A-Za-z]+$`)
+var keywordRE = lazyRegexp(`^[A-Za-z]+$`)
 
 // instruction parses one logical line: the keyword, the flags, any
 // here-document bodies (read from the lines that follow), then the
@@ -84,7 +83,7 @@ func (p *parser) instruction(ll logicalLine) *Instruction {
 		Original: strings.TrimSpace(ll.text),
 	}
 	spec, known := instructions[in.Keyword]
-	if !known || !keywordRE.MatchString(word) {
+	if !known || !keywordRE().MatchString(word) {
 		p.report(in.Line, "unknown instruction: "+word)
 		return nil
 	}

@@ -3,7 +3,6 @@ package dockerfile
 import (
 	"encoding/json"
 	"errors"
-	"regexp"
 	"strings"
 )
 
@@ -68,7 +67,7 @@ func parseJSON(rest string) ([]string, bool) {
 }
 
 // flagNameRE is what may follow "--" in an instruction's flag.
-var flagNameRE = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
+var flagNameRE = lazyRegexp(`^[a-z][a-z0-9-]*$`)
 
 // extractFlags takes the "--name=value" words off the front of an
 // instruction's arguments, as Docker does for FROM, RUN, COPY, ADD and
@@ -87,7 +86,7 @@ func extractFlags(rest string, escape rune) ([]Flag, string, error) {
 		}
 
 		name, value, hasValue := strings.Cut(word[2:], "=")
-		if !flagNameRE.MatchString(name) {
+		if !flagNameRE().MatchString(name) {
 			return nil, "", errors.New("invalid flag " + word)
 		}
 		for _, f := range flags {
@@ -150,14 +149,14 @@ type heredocMarker struct {
 
 // heredocRE matches a word that opens a here-document: an optional file
 // descriptor, "<<", an optional "-", and the delimiter, perhaps quoted.
-var heredocRE = regexp.MustCompile(`^[0-9]*<<(-?)(?:"([^"<]+)"|'([^'<]+)'|([^"'<\s]+))$`)
+var heredocRE = lazyRegexp(`^[0-9]*<<(-?)(?:"([^"<]+)"|'([^'<]+)'|([^"'<\s]+))$`)
 
 // findHeredocs lists the here-documents that an instruction opens, in the
 // order their bodies follow it.
 func findHeredocs(rest string, escape rune) []heredocMarker {
 	var markers []heredocMarker
 	for _, w := range splitWords(rest, escape) {
-		m := heredocRE.FindStringSubmatch(w)
+		m := heredocRE().FindStringSubmatch(w)
 		if m == nil {
 			continue
 		}
@@ -174,7 +173,7 @@ func findHeredocs(rest string, escape rune) []heredocMarker {
 // not open a here-document. COPY and ADD use it to tell inline files from
 // paths.
 func HeredocName(word string) string {
-	m := heredocRE.FindStringSubmatch(word)
+	m := heredocRE().FindStringSubmatch(word)
 	if m == nil {
 		return ""
 	}
