@@ -3,10 +3,13 @@
 #
 #   sudo scripts/demo.sh
 #
-# It builds skiff, makes the busybox image without any network, and lists
-# the images in the store (/var/lib/skiff, or $SKIFF_ROOT). It says what it
-# is about to do before each step, stops at the first failure, and is safe
-# to run again.
+# It builds skiff, makes the busybox image without any network, then tells
+# the tutorial's story: a Dockerfile built into an image, a layer per step;
+# the same build again, every step from the cache; the intermediate images;
+# a container serving the page on port 8080; ps, stop, start and rm. The
+# store is /var/lib/skiff, or $SKIFF_ROOT. It says what it is about to do
+# before each step, stops at the first failure (removing the container it
+# made), and is safe to run again.
 set -Eeuo pipefail
 
 cd "$(dirname "$0")/.."
@@ -38,3 +41,43 @@ step "Making the busybox:latest image from Debian's busybox-static package." \
 	env SKIFF=bin/skiff scripts/mkbusybox.sh
 step "Listing the images in the store." \
 	bin/skiff images
+
+# The tutorial's Dockerfile: a base image, two RUN steps, COPY index.html.
+site=$(mktemp -d)
+skiff=$PWD/bin/skiff
+cleanup() {
+	"$skiff" rm -f web >/dev/null 2>&1 || true
+	rm -rf "$site"
+}
+trap cleanup EXIT
+printf '%s\n' 'FROM busybox' \
+	'RUN mkdir -p /var/www/html' \
+	'RUN echo "built by skiff" > /var/www/html/built.txt' \
+	'COPY index.html /var/www/html/index.html' >"$site/Dockerfile"
+echo '<h1>Hello from a skiff container</h1>' >"$site/index.html"
+"$skiff" rm -f web >/dev/null 2>&1 || true
+
+step "Building the tutorial's Dockerfile: each step makes a layer." \
+	"$skiff" build -t web "$site"
+step "Building it again: every step comes from the build cache." \
+	"$skiff" build -t web "$site"
+step "Listing all images, with the intermediate <none> images of the steps." \
+	"$skiff" images -a
+step "Running httpd in a container, its port 80 published on 8080 (--init passes stop's SIGTERM on)." \
+	"$skiff" run -d --init -p 8080:80 --name web web httpd -f -h /var/www/html
+fetch() {
+	for _ in $(seq 50); do
+		wget -qO- http://127.0.0.1:8080/ 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+step "Fetching the page from this machine." fetch
+step "Listing the containers." \
+	"$skiff" ps -a
+step "Stopping the container: its writable layer stays." \
+	"$skiff" stop web
+step "Starting it again." \
+	"$skiff" start web
+step "Removing it, writable layer and all." \
+	"$skiff" rm -f web
