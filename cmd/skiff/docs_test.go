@@ -191,7 +191,8 @@ func checkOutput(chapter, lab string, step labStep, shown shownStep) []error {
 			}
 		}
 		if start < 0 {
-			errs = append(errs, fmt.Errorf("%s:%d: %s matches none of the output shown in order at %s:%d under\n\t$ %s",
+			errs = append(errs, fmt.Errorf("%s:%d: %s matches none of the output shown "+
+				"in order at %s:%d under\n\t$ %s",
 				lab, c.line, c.text, chapter, shown.line, shown.cmd))
 			continue
 		}
@@ -199,7 +200,8 @@ func checkOutput(chapter, lab string, step labStep, shown shownStep) []error {
 	}
 	for i, l := range shown.output {
 		if !covered[i] && l.text != "..." {
-			errs = append(errs, fmt.Errorf("%s:%d: output line %q is checked by no stdout/stderr/cmp of %s:%d\n\t$ %s",
+			errs = append(errs, fmt.Errorf("%s:%d: output line %q is checked by no "+
+				"stdout/stderr/cmp of %s:%d\n\t$ %s",
 				chapter, l.line, l.text, lab, step.line, step.shown))
 		}
 	}
@@ -273,7 +275,8 @@ func parseLab(lab, script string) ([]labStep, error) {
 				return nil, fmt.Errorf("%s:%d: %w", lab, i+1, err)
 			}
 		default:
-			return nil, fmt.Errorf("%s:%d: %q has no shell form a chapter could show; use exec", lab, i+1, line)
+			return nil, fmt.Errorf("%s:%d: %q has no shell form a chapter could show; use exec",
+				lab, i+1, line)
 		}
 		last.checks = append(last.checks, check)
 	}
@@ -368,8 +371,8 @@ func parseChapterLab(path, chapter string) ([]shownStep, map[string]shownFile, e
 				block, fileName, fileLine = "file", strings.TrimPrefix(info, "text file="), n
 				fileText.Reset()
 			default:
-				return nil, nil, fmt.Errorf("%s:%d: the Lab section may hold only ```console and ```text file=NAME blocks, not %q",
-					chapter, n, line)
+				return nil, nil, fmt.Errorf("%s:%d: the Lab section may hold only "+
+					"```console and ```text file=NAME blocks, not %q", chapter, n, line)
 			}
 		case block != "" && line == "```":
 			if block == "file" {

@@ -344,7 +344,8 @@ func parseKernelVersion(release string) (kernelVersion, error) {
 	major, err1 := strconv.Atoi(majorText)
 	minor, err2 := strconv.Atoi(minorText)
 	if !ok || err1 != nil || err2 != nil {
-		return kernelVersion{}, fmt.Errorf("parse kernel release %q: want MAJOR.MINOR at its start", release)
+		return kernelVersion{}, fmt.Errorf("parse kernel release %q: want MAJOR.MINOR at its start",
+			release)
 	}
 	return kernelVersion{major, minor}, nil
 }

@@ -15,7 +15,8 @@ func TestParseOSRelease(t *testing.T) {
 	}{
 		{
 			name: "debian double quotes",
-			text: "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nID=debian\n",
+			text: "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n" +
+				"NAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nID=debian\n",
 			want: map[string]string{
 				"PRETTY_NAME": "Debian GNU/Linux 12 (bookworm)",
 				"NAME":        "Debian GNU/Linux",
@@ -87,9 +88,11 @@ func TestKernelVersionAtLeast(t *testing.T) {
 		{name: "same", v: kernelVersion{5, 6}, want: kernelVersion{5, 6}, wantFresh: true},
 		{name: "newer minor", v: kernelVersion{5, 15}, want: kernelVersion{5, 6}, wantFresh: true},
 		{name: "older minor", v: kernelVersion{5, 4}, want: kernelVersion{5, 6}},
-		{name: "newer major, smaller minor", v: kernelVersion{6, 1}, want: kernelVersion{5, 6}, wantFresh: true},
+		{name: "newer major, smaller minor", v: kernelVersion{6, 1}, want: kernelVersion{5, 6},
+			wantFresh: true},
 		{name: "older major, larger minor", v: kernelVersion{4, 19}, want: kernelVersion{5, 6}},
-		{name: "minor compared as a number", v: kernelVersion{6, 10}, want: kernelVersion{6, 8}, wantFresh: true},
+		{name: "minor compared as a number", v: kernelVersion{6, 10}, want: kernelVersion{6, 8},
+			wantFresh: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -166,9 +169,10 @@ func TestDoctorCheckLine(t *testing.T) {
 			want:  "ok   overlayfs",
 		},
 		{
-			name:  "required and missing",
-			check: doctorCheck{what: "overlayfs", missing: "not in /proc/filesystems", fix: "modprobe overlay"},
-			want:  "FAIL overlayfs: not in /proc/filesystems — fix: modprobe overlay",
+			name: "required and missing",
+			check: doctorCheck{what: "overlayfs", missing: "not in /proc/filesystems",
+				fix: "modprobe overlay"},
+			want: "FAIL overlayfs: not in /proc/filesystems — fix: modprobe overlay",
 		},
 		{
 			name: "optional and missing",
