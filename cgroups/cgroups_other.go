@@ -45,3 +45,9 @@ func (c *Cgroup) Kill() error { return errRequiresLinux }
 
 // Delete fails: there are no control groups off Linux.
 func (c *Cgroup) Delete() error { return errRequiresLinux }
+
+// V2Path is empty: there are no control groups off Linux.
+func (c *Cgroup) V2Path() string { return "" }
+
+// AddV1 fails: there are no control groups off Linux.
+func (c *Cgroup) AddV1(pid int) error { return errRequiresLinux }
