@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,6 +34,9 @@ type faultProxy struct {
 	kind     string // what to do to it; see serve
 	times    int    // how many answers to break; -1: all
 	requests []string
+	// beforeFault, when set, runs before a broken answer is sent, so a
+	// test can order the fault after something else has happened.
+	beforeFault func()
 }
 
 func startProxy(t *testing.T, reg *registrytest.Registry) *faultProxy {
@@ -75,7 +79,11 @@ func (p *faultProxy) serve(w http.ResponseWriter, req *http.Request) {
 		kind = p.kind
 		p.times--
 	}
+	beforeFault := p.beforeFault
 	p.mu.Unlock()
+	if kind != "" && beforeFault != nil {
+		beforeFault()
+	}
 
 	if kind == "500" {
 		w.Header().Set("Content-Type", "application/json")
@@ -311,6 +319,16 @@ func TestPullFailureKeepsCompletedLayers(t *testing.T) {
 	proxy.breakPath("/blobs/"+second.desc.Digest.String(), "flip", -1)
 
 	s := openStore(t)
+	// The layers download in parallel: the corrupt one fails only once
+	// the first is in the store, however slow this machine is today.
+	proxy.beforeFault = func() {
+		for range 1000 {
+			if _, err := os.Stat(s.LayerDir(first.diffID)); err == nil {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 	c := newTestClient(t, Options{})
 	if _, err := pull(t, c, s, proxy.Host()+"/partial/app:v1", PullOptions{}); err == nil {
 		t.Fatal("Pull() of a corrupt layer succeeded")
