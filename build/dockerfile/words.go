@@ -99,7 +99,10 @@ func extractFlags(rest string, escape rune) ([]Flag, string, error) {
 }
 
 // firstWord returns the first word of s (which starts with no blank),
-// quotes and escapes included: up to the first blank outside quotes.
+// quotes and escapes included: up to the first blank outside quotes. It
+// follows splitWords' rules but returns a slice of s, so that callers can
+// cut exactly that many bytes off s (splitWords rebuilds its words rune by
+// rune, which changes invalid UTF-8).
 func firstWord(s string, escape rune) string {
 	var quote rune
 	escaped := false

@@ -194,32 +194,9 @@ func (p *puller) pullLayers(ctx context.Context, layers []ocispec.Descriptor,
 
 	jobs := p.plan(layers, diffIDs)
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	var once sync.Once
-	var firstErr error
-	slots := make(chan struct{}, Parallel)
-	for _, job := range jobs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case slots <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			defer func() { <-slots }()
-			if err := p.pullLayer(ctx, job); err != nil {
-				once.Do(func() { firstErr = err; cancel() })
-			}
-		}()
-	}
-	wg.Wait()
-	if firstErr == nil && ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return firstErr
+	return inParallel(ctx, len(jobs), func(ctx context.Context, i int) error {
+		return p.pullLayer(ctx, jobs[i])
+	})
 }
 
 // plan says, in order, which layers exist and which must come, and returns

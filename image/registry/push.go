@@ -140,36 +140,16 @@ func (p *pusher) pushLayers(ctx context.Context, layers []ocispec.Descriptor) er
 		p.report(shortDigest(layer.Digest), "Waiting", 0, layer.Size)
 	}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	var once sync.Once
-	var firstErr error
-	slots := make(chan struct{}, Parallel)
-	for _, layer := range unique {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case slots <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			defer func() { <-slots }()
-			id := shortDigest(layer.Digest)
-			status, err := p.pushBlob(ctx, layer, id)
-			if err != nil {
-				once.Do(func() { firstErr = fmt.Errorf("push layer %s: %w", id, err); cancel() })
-				return
-			}
-			p.report(id, status, layer.Size, layer.Size)
-		}()
-	}
-	wg.Wait()
-	if firstErr == nil && ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return firstErr
+	return inParallel(ctx, len(unique), func(ctx context.Context, i int) error {
+		layer := unique[i]
+		id := shortDigest(layer.Digest)
+		status, err := p.pushBlob(ctx, layer, id)
+		if err != nil {
+			return fmt.Errorf("push layer %s: %w", id, err)
+		}
+		p.report(id, status, layer.Size, layer.Size)
+		return nil
+	})
 }
 
 // pushBlob makes sure the registry has one blob, and returns Docker's word
