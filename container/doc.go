@@ -22,12 +22,16 @@
 //
 // # Starting, step by step
 //
-// [Store.Start] mounts the root filesystem, writes /etc/hostname, hosts and
-// resolv.conf into the bundle, creates the cgroup (package cgroups), starts
-// the init in new namespaces (package namespaces) — it waits on a pipe —,
-// puts it into the cgroup, and releases it: from its first instruction the
-// command is limited. The state goes to state.json with the PID and its
-// start time from /proc/<pid>/stat.
+// [Store.Start] mounts the root filesystem (the image's layers, the
+// container's init layer of mount points, its upper dir), writes
+// /etc/hostname, hosts and resolv.conf into the bundle, creates the cgroup
+// (package cgroups), and starts the init in new namespaces (package
+// namespaces), born in the cgroup's v2 directory where there is one. The
+// init waits on a pipe while skiff moves it into the v1 hierarchies that
+// enforce a limit and attaches its network namespace to a bridge (package
+// network); then it is released, so the command is limited and connected
+// from its first instruction. The state goes to state.json with the PID
+// and its start time from /proc/<pid>/stat.
 //
 // # Who watches a container: no daemon
 //
