@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/skiff-dev/skiff/cgroups"
 	"github.com/skiff-dev/skiff/namespaces"
 )
 
@@ -74,17 +73,14 @@ func (s *Store) spec(c *Container) (*namespaces.Spec, error) {
 }
 
 // namespacesFor lists the namespaces of a container: all but the network
-// namespace with --network host, and a cgroup namespace only where the
-// container's cgroup is in a v2 hierarchy (it would hide nothing on v1).
+// namespace with --network host. Start adds a cgroup namespace on a pure
+// v2 host, where it hides the host's cgroup paths (on v1 it would hide nothing).
 func (s *Store) namespacesFor(o *Options) []namespaces.Namespace {
 	ns := []namespaces.Namespace{
 		namespaces.MountNS, namespaces.UTSNS, namespaces.IPCNS, namespaces.PIDNS,
 	}
 	if o.Network != "host" {
 		ns = append(ns, namespaces.NetworkNS)
-	}
-	if mode, err := cgroups.Detect(); err == nil && mode == cgroups.Unified {
-		ns = append(ns, namespaces.CgroupNS)
 	}
 	return ns
 }

@@ -90,6 +90,9 @@ func (s *Store) Start(c *Container, stdio Stdio) (_ *Process, err error) {
 	}
 	// Born in the v2 group where there is one; moved into v1 ones.
 	spec.CgroupDir = p.cgroup.V2Path()
+	if p.cgroup.Mode() == cgroups.Unified {
+		spec.Namespaces = append(spec.Namespaces, namespaces.CgroupNS)
+	}
 
 	// Output goes to the log as well as to the caller, foreground or not,
 	// so that `skiff logs` shows it either way.
