@@ -74,7 +74,8 @@ func (s *Store) spec(c *Container) (*namespaces.Spec, error) {
 
 // namespacesFor lists the namespaces of a container: all but the network
 // namespace with --network host. Start adds a cgroup namespace on a pure
-// v2 host, where it hides the host's cgroup paths (on v1 it would hide nothing).
+// v2 host, where it hides the host's cgroup paths; on v1 it would hide
+// nothing.
 func (s *Store) namespacesFor(o *Options) []namespaces.Namespace {
 	ns := []namespaces.Namespace{
 		namespaces.MountNS, namespaces.UTSNS, namespaces.IPCNS, namespaces.PIDNS,
