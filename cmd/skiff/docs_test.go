@@ -25,6 +25,7 @@ import (
 // How a lab line is shown in a chapter, inside a ```console block:
 //
 //	exec CMD, ! exec CMD        $ CMD
+//	netns-exec CMD              $ CMD      (the lab's netns is the host's)
 //	exec sh -c 'SCRIPT'         $ SCRIPT   (pipes, globs, redirections)
 //	cd DIR                      $ cd DIR
 //	env NAME=VALUE              $ export NAME=VALUE
@@ -241,7 +242,11 @@ func parseLab(lab, script string) ([]labStep, error) {
 		}
 
 		switch verb {
-		case "exec":
+		case "exec", "netns-exec":
+			// netns-exec runs a host command inside the lab's network
+			// namespace (see labnetns_linux_test.go); on a learner's
+			// machine that namespace is the host's, so the chapter shows
+			// the bare command.
 			shown := rest
 			if len(args) == 3 && args[0] == "sh" && args[1] == "-c" {
 				shown = args[2]
