@@ -11,6 +11,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/skiff-dev/skiff/build/dockerfile"
+	"github.com/skiff-dev/skiff/explain"
 	"github.com/skiff-dev/skiff/image"
 )
 
@@ -186,12 +187,20 @@ func (r *buildRun) cached(st *stageState, k cacheKey) (bool, error) {
 	if r.opts.NoCache || st.cacheBusted {
 		return false, nil
 	}
-	id, ok := r.cache.get(k.String())
+	key := k.String()
+	id, ok := r.cache.get(key)
 	img := r.images[id]
 	if !ok || img == nil || img.Parent != k.parent {
+		explain.Step(r.b.log, explain.BuildCache,
+			"no image made by this step on this parent: it runs, and so do all after it",
+			"cache lookup %.19s (parent %s, %q) → miss", key, shortOrScratch(k.parent), k.step)
 		st.cacheBusted = true
 		return false, nil
 	}
+	explain.Step(r.b.log, explain.BuildCache,
+		"the same step on the same parent made this image before: it is reused",
+		"cache lookup %.19s (parent %s, %q) → hit %s", key, shortOrScratch(k.parent), k.step,
+		img.ID)
 	r.printf(" ---> Using cache\n")
 	return true, r.advance(st, img)
 }
@@ -248,6 +257,12 @@ func (r *buildRun) newImage(st *stageState, s step,
 		return nil, err
 	}
 	r.b.log.Info("build step committed", "image_id", img.ID, "created_by", s.createdBy)
+	why := "the step's changes, as a layer on top of the image before it"
+	if writeLayer == nil {
+		why = "the step changes only the config: a new image, no new layer"
+	}
+	explain.Step(r.b.log, explain.BuildCache, why, "commit %q → image %s, parent %s",
+		s.createdBy, img.ID, shortOrScratch(img.Parent))
 	return img, nil
 }
 
@@ -281,4 +296,12 @@ func platformArgs() map[string]string {
 		"TARGETVARIANT": "", "BUILDPLATFORM": platform, "BUILDOS": "linux",
 		"BUILDARCH": runtime.GOARCH, "BUILDVARIANT": "",
 	}
+}
+
+// shortOrScratch names an image by its short ID, or "scratch" for none.
+func shortOrScratch(id digest.Digest) string {
+	if id == "" {
+		return "scratch"
+	}
+	return id.Encoded()[:12]
 }

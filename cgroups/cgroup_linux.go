@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/explain"
 )
 
 // deleteTimeout bounds how long Delete waits for the last tasks of a group
@@ -96,7 +98,8 @@ func (c *Cgroup) mkdirs(top string, before func(parent string) error) ([]string,
 		err := os.Mkdir(p, 0o755)
 		switch {
 		case err == nil:
-			c.log.Debug("cgroup mkdir", "path", p)
+			explain.Step(c.log, explain.Cgroups,
+				"a new group: the kernel makes its control files", "mkdir(%q)", p)
 			made = append(made, p)
 		case !errors.Is(err, fs.ErrExist):
 			return made, err
@@ -289,7 +292,8 @@ func (c *Cgroup) remove(path string) error {
 		err := rmdir(path)
 		switch {
 		case err == nil:
-			c.log.Debug("cgroup rmdir", "path", path)
+			explain.Step(c.log, explain.Cgroups, "the group is empty: it goes",
+				"rmdir(%q)", path)
 			return nil
 		case errors.Is(err, fs.ErrNotExist):
 			return nil

@@ -7,9 +7,12 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/skiff-dev/skiff/explain"
 )
 
 // Control files are small text files in a pseudo file system (cgroupfs,
@@ -17,10 +20,29 @@ import (
 // value applies it at once, or fails with the kernel's reason as errno.
 // Every helper here returns an *os.PathError naming the file.
 
+// controlFiles says what writing each control file that skiff writes
+// does, for the narration of --explain.
+var controlFiles = map[string]string{
+	"cgroup.subtree_control":      "v2: the group's children may use the controller",
+	"cgroup.procs":                "moves the process into the group",
+	"cgroup.freeze":               "v2: stops or resumes every process of the group (pause)",
+	"cgroup.kill":                 "v2: SIGKILL to every process of the group at once",
+	"freezer.state":               "v1: stops or resumes every process of the group (pause)",
+	"memory.max":                  "--memory: past it the kernel reclaims, then OOM-kills",
+	"memory.swap.max":             "v2 counts swap apart: none, so --memory is all it gets",
+	"memory.limit_in_bytes":       "--memory: past it the kernel reclaims, then OOM-kills",
+	"memory.memsw.limit_in_bytes": "v1 counts memory+swap: the same limit, so no swap",
+	"cpu.max":                     "--cpus: quota µs of CPU time per period µs",
+	"cpu.cfs_period_us":           "--cpus: the period, v1",
+	"cpu.cfs_quota_us":            "--cpus: the CPU time allowed per period, v1",
+	"pids.max":                    "--pids-limit: fork(2) fails with EAGAIN past it",
+}
+
 // write writes value to the control file at path in one write(2) call,
-// after logging both at debug level.
+// and narrates it (package explain).
 func write(log *slog.Logger, path, value string) error {
-	log.Debug("cgroup write", "path", path, "value", value)
+	explain.Step(log, explain.Cgroups, controlFiles[filepath.Base(path)],
+		"write(%q, %q)", path, value)
 
 	// No O_CREATE: a missing control file means a missing controller or
 	// kernel feature, which a new regular file would only hide.

@@ -16,3 +16,5 @@ func openPty() (master, slave *os.File, err error) { return nil, nil, errRequire
 func resizePty(master *os.File, rows, cols uint16) error { return errRequiresLinux }
 
 func (s *Store) signal(c *Container, sig syscall.Signal) error { return errRequiresLinux }
+
+func quietStderr() error { return errRequiresLinux }

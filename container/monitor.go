@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"syscall"
 
+	"github.com/skiff-dev/skiff/explain"
 	"github.com/skiff-dev/skiff/image"
 )
 
@@ -43,6 +44,12 @@ func (s *Store) StartDetached(c *Container) error {
 
 	cmd := exec.Command("/proc/self/exe", MonitorArg, s.root, c.ID)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devNull, devNull, devNull
+	if explain.On(s.log) {
+		// The monitor narrates how it starts the container on our
+		// stderr, and stops once it has reported (see Monitor).
+		cmd.Stderr = os.Stderr
+		cmd.Env = append(os.Environ(), explain.EnvVar+"=1")
+	}
 	cmd.ExtraFiles = []*os.File{readyW} // fd 3 in the monitor
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	err = cmd.Start()
@@ -50,6 +57,9 @@ func (s *Store) StartDetached(c *Container) error {
 	if err != nil {
 		return fmt.Errorf("start monitor: %w", err)
 	}
+	explain.Step(s.log, explain.Lifecycle,
+		"no daemon: a monitor in a session of its own owns the detached container",
+		"setsid + execve(\"/proc/self/exe\", %q) = pid %d", cmd.Args, cmd.Process.Pid)
 	// The monitor is not our child to wait for: it outlives us.
 	cmd.Process.Release()
 
@@ -95,6 +105,11 @@ func Monitor(root, id string, log *slog.Logger) error {
 		return err
 	}
 	report.Close()
+	// The client has returned; from now on nobody reads our stderr,
+	// which may be its terminal (--explain): point it at /dev/null.
+	if err := quietStderr(); err != nil {
+		log.Warn("cannot detach stderr from the client", "error", err)
+	}
 	_, err = p.Wait()
 	return err
 }

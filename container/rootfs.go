@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/skiff-dev/skiff/explain"
 	"github.com/skiff-dev/skiff/network"
 	"github.com/skiff-dev/skiff/overlay"
 )
@@ -79,7 +80,15 @@ func (s *Store) makeInitLayer(c *Container) error {
 
 // unmountRootfs undoes mountRootfs; it is a no-op when nothing is mounted.
 func (s *Store) unmountRootfs(c *Container) error {
-	return overlay.Unmount(s.bundle(c.ID, "rootfs"))
+	rootfs := s.bundle(c.ID, "rootfs")
+	if explain.On(s.log) {
+		if mounted, _ := overlay.Mounted(rootfs); mounted {
+			explain.Step(s.log, explain.Overlayfs,
+				"the container is not running: its rootfs goes, its writable layer stays",
+				"umount2(%q, 0)", rootfs)
+		}
+	}
+	return overlay.Unmount(rootfs)
 }
 
 // writeEtcFiles writes the files that are bound over /etc/hostname,

@@ -26,3 +26,13 @@ func (s *Store) signal(c *Container, sig syscall.Signal) error {
 	}
 	return nil
 }
+
+// quietStderr points this process's descriptor 2 at /dev/null.
+func quietStderr() error {
+	devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer devNull.Close()
+	return unix.Dup3(int(devNull.Fd()), 2, 0)
+}

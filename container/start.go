@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/skiff-dev/skiff/cgroups"
+	"github.com/skiff-dev/skiff/explain"
 	"github.com/skiff-dev/skiff/namespaces"
 )
 
@@ -135,6 +136,10 @@ func (s *Store) Start(c *Container, stdio Stdio) (_ *Process, err error) {
 		StartedAt:    now,
 	}
 	s.log.Info("container started", "container_id", c.ID, "pid", c.State.Pid)
+	explain.Step(s.log, explain.Lifecycle,
+		"the state a later skiff reads: pid and start time tell a live process from a reused PID",
+		"write %s: running, pid %d, watched by pid %d", s.bundle(c.ID, "state.json"), c.State.Pid,
+		c.State.MonitorPid)
 	return p, s.saveState(c)
 }
 

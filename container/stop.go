@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/cgroups"
+	"github.com/skiff-dev/skiff/explain"
 )
 
 // Stop stops a running container as `docker stop` does: its stop signal
@@ -29,7 +30,9 @@ func (s *Store) Stop(c *Container, timeout time.Duration) error {
 	if err := s.markStopped(c); err != nil {
 		return err
 	}
-	s.log.Debug("stopping container", "container_id", c.ID, "signal", sig, "timeout", timeout)
+	explain.Step(s.log, explain.Lifecycle,
+		"ask first; a process that does not end in time is killed",
+		"pidfd_send_signal(pid %d, %s), SIGKILL after %s", c.State.Pid, sig, timeout)
 	if err := s.signal(c, sig); err != nil {
 		return err
 	}
@@ -185,6 +188,8 @@ func (s *Store) removeBundle(c *Container) error {
 			return err
 		}
 	}
+	explain.Step(s.log, explain.Lifecycle, "rm: the container's writable layer and state go",
+		"rm -r %s", s.bundle(c.ID))
 	return os.RemoveAll(s.bundle(c.ID))
 }
 

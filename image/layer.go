@@ -13,6 +13,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/skiff-dev/skiff/explain"
 	"github.com/skiff-dev/skiff/tarball"
 )
 
@@ -126,7 +127,8 @@ func (s *Store) placeLayer(tmpLayer string, info layerInfo) error {
 	if err != nil {
 		return err
 	}
-	s.log.Debug("layer unpacked", "diff_id", info.DiffID, "path", s.LayerDir(info.DiffID))
+	explain.Step(s.log, explain.Layers, "unpacked once, shared by every image that lists it",
+		"syncfs + rename(%q, %q)", tmpLayer, s.path(layersDir, info.DiffID.Encoded()))
 	return nil
 }
 

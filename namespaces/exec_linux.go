@@ -12,6 +12,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/explain"
 )
 
 // dropPrivileges turns the calling thread into the container's user, with
@@ -57,7 +59,8 @@ func dropPrivileges(spec *Spec, log *slog.Logger) error {
 
 	u := spec.User
 	if u.UID != 0 {
-		log.Debug("prctl", "option", "PR_SET_KEEPCAPS", "value", 1)
+		explain.Step(log, explain.Security, "keep the capabilities across the switch from root",
+			"prctl(PR_SET_KEEPCAPS, 1)")
 		if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
 			return os.NewSyscallError("prctl PR_SET_KEEPCAPS", err)
 		}
@@ -93,7 +96,9 @@ func dropPrivileges(spec *Spec, log *slog.Logger) error {
 	if spec.NoNewPrivileges {
 		// From here on execve(2) can grant nothing: setuid bits and file
 		// capabilities are ignored, for us and every descendant.
-		log.Debug("prctl", "option", "PR_SET_NO_NEW_PRIVS", "value", 1)
+		explain.Step(log, explain.Security,
+			"no setuid binary or file capability can grant more from now on",
+			"prctl(PR_SET_NO_NEW_PRIVS, 1)")
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return os.NewSyscallError("prctl PR_SET_NO_NEW_PRIVS", err)
 		}
@@ -131,7 +136,9 @@ func dropBoundingSet(keep capSet, log *slog.Logger) error {
 		}
 		dropped |= 1 << c
 	}
-	log.Debug("prctl", "option", "PR_CAPBSET_DROP", "capabilities", dropped.String())
+	explain.Step(log, explain.Security,
+		"what leaves the bounding set can never come back, not even by exec",
+		"prctl(PR_CAPBSET_DROP, %s)", dropped)
 	return nil
 }
 
@@ -167,17 +174,20 @@ func setIDs(u User, log *slog.Logger) error {
 	if len(groups) > 0 {
 		list = unsafe.Pointer(&groups[0])
 	}
-	log.Debug("setgroups", "gids", groups)
+	explain.Step(log, explain.Security, "the user's supplementary groups (-u)",
+		"setgroups(%v)", groups)
 	_, _, errno := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(groups)), uintptr(list), 0)
 	if errno != 0 {
 		return os.NewSyscallError("setgroups", errno)
 	}
 	gid, uid := uintptr(u.GID), uintptr(u.UID)
-	log.Debug("setresgid", "gid", u.GID)
+	explain.Step(log, explain.Security, "the user's group (-u)", "setresgid(%d, %[1]d, %[1]d)",
+		u.GID)
 	if _, _, errno := unix.RawSyscall(unix.SYS_SETRESGID, gid, gid, gid); errno != 0 {
 		return os.NewSyscallError("setresgid", errno)
 	}
-	log.Debug("setresuid", "uid", u.UID)
+	explain.Step(log, explain.Security, "the user (-u); root in a container is root on the host",
+		"setresuid(%d, %[1]d, %[1]d)", u.UID)
 	if _, _, errno := unix.RawSyscall(unix.SYS_SETRESUID, uid, uid, uid); errno != 0 {
 		return os.NewSyscallError("setresuid", errno)
 	}
@@ -191,15 +201,18 @@ func setAllThreadIDs(u User, log *slog.Logger) error {
 	for i, g := range u.AdditionalGIDs {
 		groups[i] = int(g)
 	}
-	log.Debug("setgroups (all threads)", "gids", groups)
+	explain.Step(log, explain.Security, "the user's supplementary groups, on every thread",
+		"setgroups(%v)", groups)
 	if err := syscall.Setgroups(groups); err != nil {
 		return os.NewSyscallError("setgroups", err)
 	}
-	log.Debug("setresgid (all threads)", "gid", u.GID)
+	explain.Step(log, explain.Security, "the user's group, on every thread",
+		"setresgid(%d, %[1]d, %[1]d)", u.GID)
 	if err := syscall.Setresgid(int(u.GID), int(u.GID), int(u.GID)); err != nil {
 		return os.NewSyscallError("setresgid", err)
 	}
-	log.Debug("setresuid (all threads)", "uid", u.UID)
+	explain.Step(log, explain.Security, "the user, on every thread",
+		"setresuid(%d, %[1]d, %[1]d)", u.UID)
 	if err := syscall.Setresuid(int(u.UID), int(u.UID), int(u.UID)); err != nil {
 		return os.NewSyscallError("setresuid", err)
 	}
@@ -214,12 +227,13 @@ func setCapabilities(keep capSet, log *slog.Logger) error {
 		{Effective: uint32(keep), Permitted: uint32(keep)},
 		{Effective: uint32(keep >> 32), Permitted: uint32(keep >> 32)},
 	}
-	log.Debug("capset", "effective", keep.String(), "permitted", keep.String(),
-		"inheritable", "")
+	explain.Step(log, explain.Security, "root keeps only Docker's default capabilities",
+		"capset(effective=permitted=%s, inheritable=none)", keep)
 	if err := unix.Capset(&hdr, &data[0]); err != nil {
 		return os.NewSyscallError("capset", err)
 	}
-	log.Debug("prctl", "option", "PR_CAP_AMBIENT_CLEAR_ALL")
+	explain.Step(log, explain.Security, "no capability is handed on to the command as ambient",
+		"prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)")
 	err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
 	if err != nil {
 		return os.NewSyscallError("prctl PR_CAP_AMBIENT_CLEAR_ALL", err)
@@ -337,7 +351,9 @@ func execCommand(path string, spec *Spec, log *slog.Logger) error {
 	}
 	// The umask of a container's processes, as in Docker.
 	unix.Umask(0o022)
-	log.Debug("execve", "path", path, "args", spec.Args)
+	explain.Step(log, explain.Namespaces,
+		"the init becomes the container's command, PID 1 of its namespace",
+		"execve(%q, %q)", path, spec.Args)
 	err := unix.Exec(path, spec.Args, commandEnv(spec))
 	return execError(spec.Args[0], err)
 }

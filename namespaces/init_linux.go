@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-dev/skiff/explain"
 	"github.com/skiff-dev/skiff/namespaces/nsenter"
 )
 
@@ -168,7 +169,8 @@ func runStart(msg *initMessage, errPipe, logFile *os.File, log *slog.Logger) err
 		if !slices.Contains(spec.Namespaces, UTSNS) {
 			return errors.New("set hostname: no UTS namespace")
 		}
-		log.Debug("sethostname", "hostname", spec.Hostname)
+		explain.Step(log, explain.Namespaces, "the hostname of the container's UTS namespace",
+			"sethostname(%q)", spec.Hostname)
 		if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
 			return os.NewSyscallError("sethostname", err)
 		}
@@ -221,7 +223,8 @@ func startCommand(spec *Spec, errPipe, logFile *os.File, log *slog.Logger) error
 	if cwd == "" {
 		cwd = "/"
 	}
-	log.Debug("chdir", "path", cwd)
+	explain.Step(log, explain.Lifecycle, "the working directory (-w, or the image's WORKDIR)",
+		"chdir(%q)", cwd)
 	if err := unix.Chdir(cwd); err != nil {
 		return &os.PathError{Op: "chdir", Path: cwd, Err: err}
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/explain"
 )
 
 // mountError records a failed mount(2) with every argument, so the message
@@ -26,13 +28,14 @@ func (e *mountError) Unwrap() error {
 	return e.err
 }
 
-// mount calls mount(2) and logs the call. target is the path given to the
-// kernel; shown is the same place as a reader knows it (a path inside the
-// container rather than /proc/self/fd/7), used in the log and the error.
-func mount(log *slog.Logger, source, target, shown, fstype string, flags uintptr,
+// mount calls mount(2) and narrates the call with why (package explain).
+// target is the path given to the kernel; shown is the same place as a
+// reader knows it (a path inside the container rather than
+// /proc/self/fd/7), used in the narration and the error.
+func mount(log *slog.Logger, why, source, target, shown, fstype string, flags uintptr,
 	data string) error {
-	log.Debug("mount", "source", source, "target", shown, "fstype", fstype,
-		"flags", mountFlags(flags), "data", data, "syscall_target", target)
+	explain.Step(log, explain.RootFilesystems, why, "mount(%q, %q, %q, %s, %q)",
+		source, shown, fstype, mountFlags(flags), data)
 	if err := unix.Mount(source, target, fstype, flags, data); err != nil {
 		return &mountError{source: source, target: shown, fstype: fstype,
 			flags: flags, data: data, err: err}

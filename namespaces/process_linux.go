@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-dev/skiff/explain"
 	"github.com/skiff-dev/skiff/namespaces/nsenter"
 )
 
@@ -111,10 +112,20 @@ func Start(spec *Spec, stdio Stdio, log *slog.Logger) (*Process, error) {
 		names = append(names, "CLONE_INTO_CGROUP")
 	}
 	log = orDiscard(log)
-	log.Debug("clone", "path", "/proc/self/exe", "clone_flags", strings.Join(names, "|"),
-		"rootfs", spec.Rootfs, "cgroup", spec.CgroupDir)
 	msg := &initMessage{Spec: spec, LogLevel: childLevel(log), HostMountNS: hostNS}
-	return spawn(modeStart, msg, attr, nil, nil, stdio, log)
+	p, err := spawn(modeStart, msg, attr, nil, nil, stdio, log)
+	if err != nil {
+		return nil, err
+	}
+	into := ""
+	if spec.CgroupDir != "" {
+		into = ", cgroup=" + spec.CgroupDir
+	}
+	explain.Step(log, explain.Namespaces,
+		"the container's init: a copy of skiff in new namespaces, waiting to be let go",
+		"clone3(%s%s) + execve(\"/proc/self/exe\") = pid %d", strings.Join(names, "|"), into,
+		p.Pid())
+	return p, nil
 }
 
 // checkSpec refuses specs the init could only half apply.
@@ -224,7 +235,8 @@ func openNamespaces(pid int, log *slog.Logger) (files []*os.File, err error) {
 		if err != nil {
 			return files, fmt.Errorf("join container process %d: %w", pid, err)
 		}
-		log.Debug("setns", "namespace", name, "path", path, "inode", theirs)
+		explain.Step(log, explain.Namespaces, "exec joins the container's namespaces",
+			"open(%q) for setns(2): namespace %s:[%d]", path, name, theirs)
 		files = append(files, f)
 	}
 	return files, nil
@@ -341,7 +353,9 @@ func (p *Process) Resume() error {
 		return fmt.Errorf("resume process %d: already resumed or killed", p.Pid())
 	}
 
-	p.log.Debug("releasing init through the sync pipe", "pid", p.Pid())
+	explain.Step(p.log, explain.Lifecycle,
+		"cgroup and network are ready: the init may build the rootfs and run the command",
+		"write(sync pipe, \"g\") to pid %d", p.Pid())
 	_, writeErr := p.sync.Write([]byte{'g'})
 	p.sync.Close()
 	p.sync = nil
@@ -429,7 +443,8 @@ func (p *Process) closePipes() {
 // childLevel is the lowest level the parent's logger records: the init
 // need not even encode records below it.
 func childLevel(log *slog.Logger) slog.Level {
-	for _, l := range []slog.Level{slog.LevelDebug, slog.LevelInfo, slog.LevelWarn} {
+	levels := []slog.Level{slog.LevelDebug, explain.Level, slog.LevelInfo, slog.LevelWarn}
+	for _, l := range levels {
 		if log.Enabled(context.Background(), l) {
 			return l
 		}

@@ -9,6 +9,8 @@ import (
 	"slices"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/explain"
 )
 
 // setupRootfs builds the container's view of the filesystem in spec.Rootfs
@@ -25,7 +27,8 @@ func setupRootfs(spec *Spec, log *slog.Logger) error {
 	// mount namespace starts with the same peer groups as the host (see
 	// mount_namespaces(7)). Making every mount private, before anything
 	// else, keeps what we mount from showing up on the host.
-	if err := mount(log, "", "/", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+	if err := mount(log, "no mount event crosses between the host and the container",
+		"", "/", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return err
 	}
 
@@ -33,7 +36,8 @@ func setupRootfs(spec *Spec, log *slog.Logger) error {
 	// of the rootfs on itself makes it one, whatever it is (an overlay
 	// mount already is, a plain directory is not).
 	bind := uintptr(unix.MS_BIND | unix.MS_REC)
-	if err := mount(log, spec.Rootfs, spec.Rootfs, spec.Rootfs, "", bind, ""); err != nil {
+	if err := mount(log, "pivot_root needs the new root to be a mount point",
+		spec.Rootfs, spec.Rootfs, spec.Rootfs, "", bind, ""); err != nil {
 		return err
 	}
 	// Opened after the bind mount, so it refers to the new mount.
@@ -46,7 +50,8 @@ func setupRootfs(spec *Spec, log *slog.Logger) error {
 	// A fresh procfs: it belongs to the new PID namespace, so it lists
 	// only the container's processes.
 	procFlags := uintptr(unix.MS_NOSUID | unix.MS_NOEXEC | unix.MS_NODEV)
-	if err := root.mkdirMount(log, "proc", "/proc", "proc", procFlags, ""); err != nil {
+	if err := root.mkdirMount(log, "a procfs of the new PID namespace: only the container's processes",
+		"proc", "/proc", "proc", procFlags, ""); err != nil {
 		return err
 	}
 	if err := setupDev(root, spec.Terminal, log); err != nil {
@@ -95,7 +100,7 @@ func finishRootfs(spec *Spec, log *slog.Logger) error {
 	// A bind remount changes this mount only, not the filesystem below,
 	// so the host's view of the rootfs stays writable.
 	if spec.ReadonlyRootfs {
-		return root.remountReadonly(log, "/", 0)
+		return root.remountReadonly(log, "--read-only: the container cannot write to its root", "/", 0)
 	}
 	return nil
 }
@@ -135,7 +140,8 @@ func setupDev(root *rootDir, terminal bool, log *slog.Logger) error {
 	// Not the host's /dev: that would show every disk, /dev/mem and
 	// /dev/kmsg to the container.
 	devFlags := uintptr(unix.MS_NOSUID | unix.MS_STRICTATIME)
-	err := root.mkdirMount(log, "tmpfs", "/dev", "tmpfs", devFlags, "mode=755,size=65536k")
+	err := root.mkdirMount(log, "a /dev of its own, not the host's disks and devices",
+		"tmpfs", "/dev", "tmpfs", devFlags, "mode=755,size=65536k")
 	if err != nil {
 		return err
 	}
@@ -154,17 +160,20 @@ func setupDev(root *rootDir, terminal bool, log *slog.Logger) error {
 	// pts/ptmx) allocates in it. gid=5 is the "tty" group of most images.
 	ptsFlags := uintptr(unix.MS_NOSUID | unix.MS_NOEXEC)
 	ptsData := "newinstance,ptmxmode=0666,mode=0620,gid=5"
-	if err := root.mkdirMount(log, "devpts", "/dev/pts", "devpts", ptsFlags, ptsData); err != nil {
+	if err := root.mkdirMount(log, "pseudo-terminals of the container's own",
+		"devpts", "/dev/pts", "devpts", ptsFlags, ptsData); err != nil {
 		return err
 	}
 	// POSIX shared memory, shm_open(3), lives in /dev/shm.
 	shmFlags := uintptr(unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
-	err = root.mkdirMount(log, "shm", "/dev/shm", "tmpfs", shmFlags, "mode=1777,size=65536k")
+	err = root.mkdirMount(log, "POSIX shared memory, shm_open(3)",
+		"shm", "/dev/shm", "tmpfs", shmFlags, "mode=1777,size=65536k")
 	if err != nil {
 		return err
 	}
 	// POSIX message queues, mq_overview(7), of the new IPC namespace.
-	if err := root.mkdirMount(log, "mqueue", "/dev/mqueue", "mqueue", shmFlags, ""); err != nil {
+	if err := root.mkdirMount(log, "the POSIX message queues of the new IPC namespace",
+		"mqueue", "/dev/mqueue", "mqueue", shmFlags, ""); err != nil {
 		return err
 	}
 
@@ -178,8 +187,8 @@ func setupDev(root *rootDir, terminal bool, log *slog.Logger) error {
 // dev.
 func makeDevNodes(dev int, log *slog.Logger) error {
 	for _, d := range devices {
-		log.Debug("mknod", "path", "/dev/"+d.name, "mode", "crw-rw-rw-",
-			"major", d.major, "minor", d.minor)
+		explain.Step(log, explain.RootFilesystems, "one of the few devices a program expects",
+			"mknod(\"/dev/%s\", S_IFCHR|0666, makedev(%d, %d))", d.name, d.major, d.minor)
 		err := unix.Mknodat(dev, d.name, unix.S_IFCHR|0o666, int(unix.Mkdev(d.major, d.minor)))
 		if err != nil {
 			return &os.PathError{Op: "mknodat", Path: "/dev/" + d.name, Err: err}
@@ -211,14 +220,16 @@ func mountConsole(root *rootDir, log *slog.Logger) error {
 		return err
 	}
 	unix.Close(console)
-	return root.mountAt(log, pty, "/dev/console", "", unix.MS_BIND, "")
+	return root.mountAt(log, "the container's console is its terminal",
+		pty, "/dev/console", "", unix.MS_BIND, "")
 }
 
 // mountSys mounts /sys read-only, and the cgroup2 filesystem on
 // /sys/fs/cgroup when the container has a cgroup namespace.
 func mountSys(root *rootDir, cgroupNS bool, log *slog.Logger) error {
 	flags := uintptr(unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
-	err := root.mkdirMount(log, "sysfs", "/sys", "sysfs", flags, "")
+	err := root.mkdirMount(log, "a read-only sysfs of the container's network namespace",
+		"sysfs", "/sys", "sysfs", flags, "")
 
 	// A sysfs shows the network devices of the mounter's network
 	// namespace, and the kernel refuses a new one to a process that does
@@ -228,10 +239,11 @@ func mountSys(root *rootDir, cgroupNS bool, log *slog.Logger) error {
 	// cgroup hierarchies) comes along writable.
 	if errors.Is(err, unix.EPERM) {
 		log.Debug("sysfs refused, binding the host's /sys read-only")
-		if err := root.mountAt(log, "/sys", "/sys", "", unix.MS_BIND, ""); err != nil {
+		if err := root.mountAt(log, "no sysfs of our own: the host's, bound read-only",
+			"/sys", "/sys", "", unix.MS_BIND, ""); err != nil {
 			return err
 		}
-		err = root.remountReadonly(log, "/sys", flags)
+		err = root.remountReadonly(log, "the host's /sys, read-only", "/sys", flags)
 	}
 	if err != nil || !cgroupNS {
 		return err
@@ -239,7 +251,8 @@ func mountSys(root *rootDir, cgroupNS bool, log *slog.Logger) error {
 
 	// In a cgroup namespace the cgroup2 root is the container's own
 	// group, so the container can read its limits and no one else's.
-	return root.mountAt(log, "cgroup2", "/sys/fs/cgroup", "cgroup2", flags, "")
+	return root.mountAt(log, "the cgroup namespace's root is the container's own group",
+		"cgroup2", "/sys/fs/cgroup", "cgroup2", flags, "")
 }
 
 // mountUser makes one of the caller's mounts: a bind mount (a volume,
@@ -253,7 +266,8 @@ func mountUser(root *rootDir, m Mount, log *slog.Logger) error {
 		return bindMount(root, m, log)
 	case "tmpfs":
 		flags, data := tmpfsOptions(m.Options, m.Readonly)
-		return root.mkdirMount(log, "tmpfs", m.Target, "tmpfs", flags, data)
+		return root.mkdirMount(log, "--tmpfs: a filesystem in memory", "tmpfs", m.Target, "tmpfs",
+			flags, data)
 	default:
 		return fmt.Errorf("mount on %q: unknown type %q", m.Target, m.Type)
 	}
@@ -279,7 +293,8 @@ func bindMount(root *rootDir, m Mount, log *slog.Logger) error {
 
 	// MS_REC brings the mounts below the source along, as docker -v does.
 	bind := uintptr(unix.MS_BIND | unix.MS_REC)
-	if err := root.mountAt(log, m.Source, m.Target, "", bind, ""); err != nil {
+	if err := root.mountAt(log, "a host path seen inside the container (-v, /etc/hosts, ...)",
+		m.Source, m.Target, "", bind, ""); err != nil {
 		return err
 	}
 	// The kernel ignores MS_RDONLY on the call that creates a bind mount:
@@ -287,7 +302,8 @@ func bindMount(root *rootDir, m Mount, log *slog.Logger) error {
 	// Limitation: mounts below the source stay writable; runc can make
 	// them read-only too with mount_setattr(2) AT_RECURSIVE.
 	if m.Readonly {
-		return root.remountReadonly(log, m.Target, 0)
+		return root.remountReadonly(log, "a bind mount turns read-only in a second call",
+			m.Target, 0)
 	}
 	return nil
 }
@@ -312,7 +328,9 @@ func pivotRoot(root *rootDir, log *slog.Logger) error {
 	if err := unix.Fchdir(root.fd); err != nil {
 		return &os.PathError{Op: "fchdir", Path: root.path, Err: err}
 	}
-	log.Debug("pivot_root", "new_root", root.path, "put_old", root.path)
+	explain.Step(log, explain.RootFilesystems,
+		"the overlay becomes the root; the host's root is stacked on it",
+		"pivot_root(\".\", \".\") in %s", root.path)
 	if err := unix.PivotRoot(".", "."); err != nil {
 		return &os.PathError{Op: "pivot_root", Path: root.path, Err: err}
 	}
@@ -321,11 +339,14 @@ func pivotRoot(root *rootDir, log *slog.Logger) error {
 	// them here would unmount them on the host too. As a slave it receives
 	// events from the host but sends none. (They are private since the
 	// first step already; this keeps the unmount safe on its own.)
-	err := mount(log, "", ".", "old root", "", unix.MS_SLAVE|unix.MS_REC, "")
+	err := mount(log, "unmounting the old root must not unmount anything on the host",
+		"", ".", "old root", "", unix.MS_SLAVE|unix.MS_REC, "")
 	if err != nil {
 		return err
 	}
-	log.Debug("umount2", "target", "old root", "flags", "MNT_DETACH")
+	explain.Step(log, explain.RootFilesystems,
+		"the host's root goes: nothing outside the rootfs is left to reach",
+		"umount2(\".\", MNT_DETACH)")
 	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
 		return &os.PathError{Op: "umount2", Path: "old root", Err: err}
 	}
@@ -357,9 +378,11 @@ func maskPaths(root *rootDir, paths []string, log *slog.Logger) error {
 
 		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
 			flags := uintptr(unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
-			err = root.mountAt(log, "tmpfs", p, "tmpfs", flags, "mode=555")
+			err = root.mountAt(log, "a masked path: an empty directory hides it",
+				"tmpfs", p, "tmpfs", flags, "mode=555")
 		} else {
-			err = root.mountAt(log, "/dev/null", p, "", unix.MS_BIND, "")
+			err = root.mountAt(log, "a masked path: it reads as empty", "/dev/null", p, "",
+				unix.MS_BIND, "")
 		}
 		if err != nil {
 			return err
@@ -380,12 +403,13 @@ func readonlyPaths(root *rootDir, paths []string, log *slog.Logger) error {
 			return err
 		}
 		bind := uintptr(unix.MS_BIND | unix.MS_REC)
-		err = mount(log, fdPath(fd), fdPath(fd), p, "", bind, "")
+		err = mount(log, "a read-only path: first a bind mount on itself",
+			fdPath(fd), fdPath(fd), p, "", bind, "")
 		unix.Close(fd)
 		if err != nil {
 			return err
 		}
-		if err := root.remountReadonly(log, p, 0); err != nil {
+		if err := root.remountReadonly(log, "then remounted read-only", p, 0); err != nil {
 			return err
 		}
 	}
@@ -395,7 +419,7 @@ func readonlyPaths(root *rootDir, paths []string, log *slog.Logger) error {
 // mountAt mounts on unsafeTarget inside the root, which must exist. The
 // target is opened afresh on every call, so that a remount reaches the
 // mount that is now on top at that place, not the one below.
-func (r *rootDir) mountAt(log *slog.Logger, source, unsafeTarget, fstype string,
+func (r *rootDir) mountAt(log *slog.Logger, why, source, unsafeTarget, fstype string,
 	flags uintptr, data string) error {
 	fd, err := r.open(unsafeTarget, unix.O_PATH, 0)
 	if err != nil {
@@ -403,24 +427,25 @@ func (r *rootDir) mountAt(log *slog.Logger, source, unsafeTarget, fstype string,
 	}
 	defer unix.Close(fd)
 	shown := filepath.Clean("/" + unsafeTarget)
-	return mount(log, source, fdPath(fd), shown, fstype, flags, data)
+	return mount(log, why, source, fdPath(fd), shown, fstype, flags, data)
 }
 
 // mkdirMount makes the directory unsafeTarget inside the root if needed and
 // mounts on it.
-func (r *rootDir) mkdirMount(log *slog.Logger, source, unsafeTarget, fstype string,
+func (r *rootDir) mkdirMount(log *slog.Logger, why, source, unsafeTarget, fstype string,
 	flags uintptr, data string) error {
 	fd, err := r.mkdirAll(unsafeTarget)
 	if err != nil {
 		return err
 	}
 	unix.Close(fd)
-	return r.mountAt(log, source, unsafeTarget, fstype, flags, data)
+	return r.mountAt(log, why, source, unsafeTarget, fstype, flags, data)
 }
 
 // remountReadonly makes the bind mount at unsafeTarget read-only, keeping
 // its other flags and adding extra.
-func (r *rootDir) remountReadonly(log *slog.Logger, unsafeTarget string, extra uintptr) error {
+func (r *rootDir) remountReadonly(log *slog.Logger, why, unsafeTarget string,
+	extra uintptr) error {
 	fd, err := r.open(unsafeTarget, unix.O_PATH, 0)
 	if err != nil {
 		return err
@@ -432,7 +457,7 @@ func (r *rootDir) remountReadonly(log *slog.Logger, unsafeTarget string, extra u
 	}
 	flags := unix.MS_BIND | unix.MS_REMOUNT | unix.MS_RDONLY | locked | extra
 	shown := filepath.Clean("/" + unsafeTarget)
-	return mount(log, "", fdPath(fd), shown, "", flags, "")
+	return mount(log, why, "", fdPath(fd), shown, "", flags, "")
 }
 
 // isTerminal reports whether fd is a terminal.

@@ -11,6 +11,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/explain"
 )
 
 // vethPrefix starts the name of every host-side veth skiff makes: "skiff"
@@ -135,8 +137,9 @@ func (m *Manager) reserve(req AttachRequest, netNS uint64) (
 			NetNS:         netNS,
 		}
 		st.Endpoints[req.ContainerID] = ep
-		m.log.Debug("address allocated", "network", cfg.Name,
-			"container_id", req.ContainerID, "address", ep.Address)
+		explain.Step(m.log, explain.Networking,
+			"the first free address, recorded under a file lock",
+			"allocate %s in network %q", ep.Address, cfg.Name)
 		return m.store.writeState(cfg.Name, st)
 	})
 	if err != nil {
@@ -191,8 +194,10 @@ func (m *Manager) plumb(ep *Endpoint, bridge netlink.Link, ns netns.NsHandle) er
 		PeerHardwareAddr: mac,
 		PeerNamespace:    netlink.NsFd(ns),
 	}
-	m.log.Debug("ip link add type veth", "host_veth", ep.HostVeth, "bridge", bridge.Attrs().Name,
-		"peer", ep.Interface, "pid", ep.Pid, "mac", ep.MAC, "mtu", attrs.MTU)
+	explain.Step(m.log, explain.Networking,
+		"a virtual cable: one end on the bridge, the other the container's "+ep.Interface,
+		"ip link add %s mtu %d up master %s type veth peer name %s address %s netns %d",
+		ep.HostVeth, attrs.MTU, bridge.Attrs().Name, ep.Interface, ep.MAC, ep.Pid)
 	if err := m.host.LinkAdd(veth); err != nil {
 		return fmt.Errorf("add veth pair %q: %w", ep.HostVeth, err)
 	}
@@ -207,15 +212,18 @@ func (m *Manager) configure(h *netlink.Handle, ep *Endpoint) error {
 	if err != nil {
 		return fmt.Errorf("find interface %q in container: %w", ep.Interface, err)
 	}
-	log.Debug("ip addr add", "address", ep.Address)
+	explain.Step(log, explain.Networking, "the container's address, from the network's pool",
+		"ip addr add %s dev %s (in the container's netns)", ep.Address, ep.Interface)
 	if err := h.AddrAdd(link, &netlink.Addr{IPNet: ipNet(ep.Address)}); err != nil {
 		return fmt.Errorf("add address %s to %q: %w", ep.Address, ep.Interface, err)
 	}
-	log.Debug("ip link set up")
+	explain.Step(log, explain.Networking, "the container's end of the cable goes up",
+		"ip link set %s up", ep.Interface)
 	if err := h.LinkSetUp(link); err != nil {
 		return fmt.Errorf("set %q up: %w", ep.Interface, err)
 	}
-	log.Debug("ip link set lo up")
+	explain.Step(log, explain.Networking, "a new network namespace starts with lo down",
+		"ip link set lo up")
 	if err := setLoopbackUp(h); err != nil {
 		return err
 	}
@@ -226,7 +234,8 @@ func (m *Manager) configure(h *netlink.Handle, ep *Endpoint) error {
 		return nil
 	}
 	route := &netlink.Route{LinkIndex: link.Attrs().Index, Gw: ep.Gateway.AsSlice()}
-	log.Debug("ip route add default", "gateway", ep.Gateway)
+	explain.Step(log, explain.Networking, "what is not on the bridge goes through the host",
+		"ip route add default via %s dev %s", ep.Gateway, ep.Interface)
 	if err := h.RouteAdd(route); err != nil {
 		return fmt.Errorf("add default route via %s: %w", ep.Gateway, err)
 	}
@@ -389,7 +398,8 @@ func (m *Manager) deleteVeth(name string) error {
 	if err != nil {
 		return fmt.Errorf("find veth %q: %w", name, err)
 	}
-	m.log.Debug("ip link del", "host_veth", name)
+	explain.Step(m.log, explain.Networking, "the container is gone: so is its cable",
+		"ip link del %s", name)
 	if err := m.host.LinkDel(link); err != nil && !errors.Is(err, unix.ENODEV) {
 		return fmt.Errorf("delete veth %q: %w", name, err)
 	}

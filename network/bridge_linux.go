@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/vishvananda/netlink"
+
+	"github.com/skiff-dev/skiff/explain"
 )
 
 // ensureBridge returns the network's bridge, making it on first use: the
@@ -50,14 +52,16 @@ func (m *Manager) addBridge(cfg *Config) (netlink.Link, error) {
 	attrs := netlink.NewLinkAttrs()
 	attrs.Name, attrs.MTU, attrs.HardwareAddr = cfg.Bridge, cfg.MTU, macOf(cfg.Gateway)
 	br := &netlink.Bridge{LinkAttrs: attrs}
-	m.log.Debug("ip link add type bridge", "bridge", cfg.Bridge, "mtu", cfg.MTU,
-		"mac", attrs.HardwareAddr.String())
+	explain.Step(m.log, explain.Networking, "a virtual switch for the network's containers",
+		"ip link add %s mtu %d address %s type bridge", cfg.Bridge, cfg.MTU,
+		attrs.HardwareAddr)
 	if err := m.host.LinkAdd(br); err != nil {
 		return nil, fmt.Errorf("add bridge %q: %w", cfg.Bridge, err)
 	}
 
 	gw := netip.PrefixFrom(cfg.Gateway, cfg.Subnet.Bits())
-	m.log.Debug("ip addr add", "bridge", cfg.Bridge, "address", gw)
+	explain.Step(m.log, explain.Networking, "the host's address on the bridge: the gateway",
+		"ip addr add %s dev %s", gw, cfg.Bridge)
 	if err := m.host.AddrAdd(br, &netlink.Addr{IPNet: ipNet(gw)}); err != nil {
 		m.host.LinkDel(br)
 		return nil, fmt.Errorf("add address %s to bridge %q: %w", gw, cfg.Bridge, err)
@@ -125,7 +129,9 @@ func (m *Manager) enableForwarding() error {
 		if strings.TrimSpace(string(data)) == "1" {
 			return nil
 		}
-		m.log.Debug("sysctl", "path", ipForward, "value", "1")
+		explain.Step(m.log, explain.Networking,
+			"the host must route packets between the bridge and its other interfaces",
+			"write(%q, \"1\")", ipForward)
 		if err := os.WriteFile(ipForward, []byte("1\n"), 0o644); err != nil {
 			return err
 		}

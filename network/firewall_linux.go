@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/vishvananda/netns"
+
+	"github.com/skiff-dev/skiff/explain"
 )
 
 // firewall installs and removes a network's outbound NAT rule: packets
@@ -124,12 +126,14 @@ type tool struct {
 }
 
 func (t tool) script(script string) error {
-	t.log.Debug("nft script", "script", script)
+	explain.Step(t.log, explain.Networking, "NAT: packets from the containers leave with "+
+		"the host's address", "nft -f - <<< %q", script)
 	return t.exec(strings.NewReader(script), "-f", "-")
 }
 
 func (t tool) args(args ...string) error {
-	t.log.Debug("run "+t.name, "args", strings.Join(args, " "))
+	explain.Step(t.log, explain.Networking, "NAT: packets from the containers leave with "+
+		"the host's address", "%s %s", t.name, strings.Join(args, " "))
 	return t.exec(nil, args...)
 }
 

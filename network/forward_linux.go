@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/skiff-dev/skiff/explain"
 )
 
 // A published port is served by a forwarder in the process that watches
@@ -68,7 +70,9 @@ func (m *Manager) forward(p PortMapping, target netip.Addr) (io.Closer, PortMapp
 		return nil, p, fmt.Errorf("publish port %s: %w", p, err)
 	}
 	p.HostPort = uint16(port)
-	to.log.Debug("forwarding port", "host_port", port)
+	explain.Step(to.log, explain.Networking,
+		"-p: the host port's connections are copied to the container's",
+		"listen(%s :%d) → %s", p.Proto, port, to.addr)
 	return c, p, nil
 }
 

@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/explain"
 )
 
 // method is how Mount hands a stack of layers to the kernel.
@@ -206,6 +208,9 @@ var probeMethod = sync.OnceValue(func() method {
 	return methodFsconfig
 })
 
+// overlayWhy is the narration's reason for an overlay mount.
+const overlayWhy = "the image's layers, read-only, under the container's own writable one"
+
 // mountFsconfig mounts s at target with the new mount API: fsopen(2)
 // makes an overlayfs context, fsconfig(2) sets one parameter per call,
 // fsmount(2) creates the file system as a detached mount and
@@ -223,8 +228,9 @@ func mountFsconfig(s stack, target string, log *slog.Logger) error {
 		params = append(params, option{"lowerdir+", dir})
 	}
 	params = append(params, s.options()...)
-	log.Debug("mount overlay", "target", target, "method", methodFsconfig,
-		"options", joinOptions(params[1:]), "layers", len(s.lower))
+	explain.Step(log, explain.Overlayfs, overlayWhy,
+		"fsopen(\"overlay\"), fsconfig(%s), fsmount, move_mount(→ %q)",
+		joinOptions(params[1:]), target)
 
 	for _, p := range params {
 		if err := unix.FsconfigSetString(fsfd, p.key, p.fsconfigValue()); err != nil {
@@ -307,8 +313,15 @@ func mountFdPaths(s stack, target string, log *slog.Logger) error {
 	if s.upper == "" {
 		flags = unix.MS_RDONLY
 	}
-	log.Debug("mount overlay", "target", target, "method", methodFdPaths,
-		"options", data, "layers", len(s.lower), "lowerdir", strings.Join(s.lower, ":"))
+	if explain.On(log) {
+		flagName := "0"
+		if flags != 0 {
+			flagName = "MS_RDONLY"
+		}
+		explain.Step(log, explain.Overlayfs, overlayWhy,
+			"mount(\"overlay\", %q, \"overlay\", %s, %q), lowerdir %s",
+			target, flagName, data, strings.Join(s.lower, ":"))
+	}
 	if err := unix.Mount("overlay", target, "overlay", flags, data); err != nil {
 		return &MountError{Op: "mount", Source: "overlay", Target: target,
 			FSType: "overlay", Flags: flags, Data: data, Err: err}

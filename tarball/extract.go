@@ -8,6 +8,8 @@ import (
 	"log/slog"
 
 	"github.com/opencontainers/go-digest"
+
+	"github.com/skiff-dev/skiff/explain"
 )
 
 // ExtractOptions tunes [Extract]. The zero value is ready to use.
@@ -94,7 +96,9 @@ func extract(r io.Reader, app applier, dir string, log *slog.Logger) (ExtractRes
 		return ExtractResult{}, err
 	}
 
-	log.Debug("extracted layer", "path", dir, "diff_id", p.diffID, "tar_size", p.tarSize)
+	explain.Step(log, explain.Layers,
+		"a layer is a tar stream; its diffID is the sha256 of the uncompressed tar",
+		"untar a %s stream into %s: %d tar bytes, diffID %s", compression, dir, p.tarSize, p.diffID)
 	return ExtractResult{DiffID: p.diffID, TarSize: p.tarSize, ContentSize: p.contentSize}, nil
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/skiff-dev/skiff/explain"
 	"github.com/skiff-dev/skiff/image"
 )
 
@@ -51,7 +52,7 @@ func runCLI(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // hands the rest of the line to the dispatcher.
 func (a *app) main(args []string) error {
 	top := newTopCommand()
-	var debugLog, showVersion, help bool
+	var debugLog, explainSteps, showVersion, help bool
 	var root string
 
 	// SetInterspersed(false) stops at the first word that is not a flag:
@@ -60,6 +61,8 @@ func (a *app) main(args []string) error {
 	fs.SetInterspersed(false)
 	fs.StringVar(&root, "root", defaultRoot, "Root directory of the image store (env SKIFF_ROOT)")
 	fs.BoolVarP(&debugLog, "debug", "D", false, "Enable debug logging on stderr")
+	fs.BoolVar(&explainSteps, "explain", false,
+		"Narrate each kernel and registry step on stderr (env SKIFF_EXPLAIN=1)")
 	fs.BoolVarP(&showVersion, "version", "v", false, "Print version information and quit")
 	fs.BoolVarP(&help, "help", "h", false, "Print usage")
 	fs.StringArrayVar(&a.insecureRegistries, "insecure-registry", nil,
@@ -81,7 +84,10 @@ func (a *app) main(args []string) error {
 		root = env
 	}
 	a.root = root
-	a.log = newLogger(a.stderr, debugLog)
+	if !fs.Changed("explain") {
+		explainSteps = explainFromEnv()
+	}
+	a.log = newLogger(a.stderr, debugLog, explainSteps)
 	return a.dispatch(top, fs.Args())
 }
 
@@ -158,13 +164,28 @@ func newFlagSet(name string) *pflag.FlagSet {
 }
 
 // newLogger builds the one logger of the process: text on stderr, at debug
-// level with --debug and otherwise only warnings and worse.
-func newLogger(w io.Writer, debugLog bool) *slog.Logger {
+// level with --debug and otherwise only warnings and worse. With explain,
+// a narrator in front of it prints each step (package explain).
+func newLogger(w io.Writer, debugLog, explainSteps bool) *slog.Logger {
 	level := slog.LevelWarn
 	if debugLog {
 		level = slog.LevelDebug
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+	var h slog.Handler = slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})
+	if explainSteps {
+		h = explain.NewHandler(w, h)
+	}
+	return slog.New(h)
+}
+
+// explainFromEnv reports whether SKIFF_EXPLAIN asks for narration: any
+// value but "", "0" and "false".
+func explainFromEnv() bool {
+	switch os.Getenv(explain.EnvVar) {
+	case "", "0", "false":
+		return false
+	}
+	return true
 }
 
 // skiffVersion returns the version set at link time, else the module

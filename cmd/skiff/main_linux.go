@@ -28,9 +28,10 @@ func runHiddenEntryPoints() {
 		namespaces.Init() // never returns
 	}
 	if len(os.Args) == 4 && os.Args[1] == container.MonitorArg {
-		// The monitor's stderr is /dev/null: nobody reads it once the
-		// client has returned. Its outcome is in the container's state.
-		log := newLogger(os.Stderr, false)
+		// The monitor's stderr is /dev/null, or with --explain the
+		// client's until the container runs. Its outcome is in the
+		// container's state.
+		log := newLogger(os.Stderr, false, explainFromEnv())
 		if err := container.Monitor(os.Args[2], os.Args[3], log); err != nil {
 			fmt.Fprintln(os.Stderr, errorLine(err))
 			os.Exit(exitFailure)

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/skiff-dev/skiff/explain"
 	"github.com/skiff-dev/skiff/image"
 )
 
@@ -326,7 +327,38 @@ func (t *loggingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	}
 	t.c.log.Debug("http request", "method", req.Method, "url", req.URL.Redacted(),
 		"status", resp.StatusCode, "duration", time.Since(start).Round(time.Millisecond))
+	explain.Step(t.c.log, explain.Registries, requestWhy(req), "%s %s → %s",
+		req.Method, req.URL.Redacted(), resp.Status)
 	return resp, nil
+}
+
+// requestWhy says what a request of the distribution protocol is for, from
+// its method and path, for the narration of --explain.
+func requestWhy(req *http.Request) string {
+	path := req.URL.Path
+	switch {
+	case path == "/v2/" || path == "/v2":
+		return "ping: is this a registry, and which credentials does it want?"
+	case strings.Contains(path, "/blobs/uploads/") && req.Method == http.MethodPost:
+		return "open an upload session for a blob"
+	case strings.Contains(path, "/blobs/uploads/"):
+		return "send a blob's bytes; the PUT names its digest, which the registry checks"
+	case strings.Contains(path, "/blobs/") && req.Method == http.MethodHead:
+		return "does the registry have this blob already?"
+	case strings.Contains(path, "/blobs/"):
+		return "a blob by digest, checked against it as it arrives"
+	case strings.Contains(path, "/manifests/") && req.Method == http.MethodPut:
+		return "the manifest last: it names blobs the registry now has"
+	case strings.Contains(path, "/manifests/"):
+		return "the manifest: the image's config and layers, by digest"
+	case strings.HasSuffix(path, "/tags/list"):
+		return "the repository's tags"
+	case path == "/v2/_catalog" || strings.HasPrefix(path, "/v1/search"):
+		return "what the registry holds"
+	case req.URL.Query().Get("scope") != "" || req.URL.Query().Get("service") != "":
+		return "a bearer token for the scope the registry's challenge named"
+	}
+	return "a request of the distribution protocol"
 }
 
 // do sends the request that newReq builds, authorized for scopes, once.
