@@ -15,7 +15,13 @@ type ExecOptions struct {
 	WorkingDir string
 	User       string
 	Tty        bool
+	// Resize, with Tty, brings new sizes of the caller's terminal (after
+	// a SIGWINCH); each is given to the command's terminal while it runs.
+	Resize <-chan WindowSize
 }
+
+// WindowSize is the size of a terminal, in characters.
+type WindowSize struct{ Rows, Cols uint16 }
 
 // Exec runs another process in a running container (docker exec): in its
 // namespaces, its cgroup and its root filesystem, with the same reduced
@@ -59,6 +65,11 @@ func (s *Store) Exec(c *Container, opts ExecOptions, stdio Stdio) (namespaces.Ex
 		proc.Wait()
 		return status, err
 	}
+	if term != nil && opts.Resize != nil {
+		done := make(chan struct{})
+		defer close(done) // before term.close, deferred earlier
+		go followResizes(term, opts.Resize, done)
+	}
 	status, err = proc.Wait()
 	term.drain()
 	return status, err
@@ -81,4 +92,17 @@ func (s *Store) execSpec(c *Container, opts ExecOptions) (*namespaces.Spec, erro
 	probe := *c
 	probe.Options = o
 	return s.spec(&probe)
+}
+
+// followResizes gives term each size from sizes until done. The kernel
+// then sends SIGWINCH to the terminal's foreground process group.
+func followResizes(term *terminal, sizes <-chan WindowSize, done <-chan struct{}) {
+	for {
+		select {
+		case <-done:
+			return
+		case ws := <-sizes:
+			term.resize(ws.Rows, ws.Cols)
+		}
+	}
 }

@@ -145,6 +145,37 @@ func (a *app) resizeTerminal(p *container.Process) {
 	}
 }
 
+// followWindowSize sends the size of our terminal to sizes after each
+// SIGWINCH, dropping a size the receiver has not taken yet for the newer
+// one, until the returned stop is called.
+func (a *app) followWindowSize(sizes chan container.WindowSize) (stop func()) {
+	sigc := make(chan os.Signal, 1)
+	signal.Notify(sigc, syscall.SIGWINCH)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-sigc:
+			}
+			rows, cols, ok := a.terminalSize()
+			if !ok {
+				continue
+			}
+			select {
+			case <-sizes:
+			default:
+			}
+			sizes <- container.WindowSize{Rows: rows, Cols: cols}
+		}
+	}()
+	return func() {
+		signal.Stop(sigc)
+		close(done)
+	}
+}
+
 // terminalSize is the size of skiff's own terminal, when it has one.
 func (a *app) terminalSize() (rows, cols uint16, ok bool) {
 	for _, stream := range []any{a.stdout, a.stdin} {

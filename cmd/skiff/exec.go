@@ -69,6 +69,14 @@ func runExec(a *app, path string, opts execOptions, args []string) error {
 	if opts.stdin {
 		stdio.Stdin = a.stdin
 	}
+	var sizes chan container.WindowSize
+	if opts.tty {
+		// The command's terminal starts with our size and follows it.
+		stdio.Rows, stdio.Cols, _ = a.terminalSize()
+		sizes = make(chan container.WindowSize, 1)
+		stop := a.followWindowSize(sizes)
+		defer stop()
+	}
 
 	release, err := holdTerminal(a.stdin, opts.tty && opts.stdin)
 	if err != nil {
@@ -80,6 +88,7 @@ func runExec(a *app, path string, opts execOptions, args []string) error {
 		WorkingDir: opts.workdir,
 		User:       opts.user,
 		Tty:        opts.tty,
+		Resize:     sizes,
 	}, stdio)
 	release()
 

@@ -363,3 +363,61 @@ func TestRunTerminalSignal(t *testing.T) {
 		t.Errorf("host terminal after SIGTERM: lflag %#x, want %#x", after.Lflag, before.Lflag)
 	}
 }
+
+// TestExecInteractiveTerminal drives "skiff exec -it NAME sh" through a
+// pseudo-terminal: the command's terminal starts with our window size and
+// follows it, and the exit code is the shell's.
+func TestExecInteractiveTerminal(t *testing.T) {
+	root := busyboxStore(t)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	skiff := func(args ...string) *exec.Cmd {
+		return &exec.Cmd{Path: self, Args: append([]string{"skiff", "--root", root}, args...)}
+	}
+	if out, err := skiff("run", "-d", "--network", "none", "--name", "box", "busybox",
+		"sleep", "600").CombinedOutput(); err != nil {
+		t.Fatalf("skiff run -d: %v\n%s", err, out)
+	}
+	defer skiff("rm", "-f", "box").Run()
+
+	master, slave := openTestPty(t)
+	setWinsize(t, slave, 30, 90)
+	cmd := skiff("exec", "-it", "box", "sh")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer cmd.Process.Kill()
+
+	out := newScreen(master)
+	out.expect(t, `/ # `)
+	out.send(t, master, "stty size\r")
+	out.expect(t, `30 90\r\n`)
+	setWinsize(t, slave, 45, 110)
+	for i := 0; ; i++ {
+		out.send(t, master, "stty size\r")
+		if out.expect(t, `(\d+ \d+)\r\n`) == "45 110" {
+			break
+		}
+		if i == 50 {
+			t.Fatalf("exec terminal size did not follow ours\n%s", out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	out.send(t, master, "exit 3\r")
+	select {
+	case err := <-exited:
+		var exitErr *exec.ExitError
+		if !errors.As(err, &exitErr) || exitErr.ExitCode() != 3 {
+			t.Errorf("skiff exec -it ... exit 3: %v, want exit status 3\n%s", err, out)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("skiff exec -it did not exit after the shell did\n%s", out)
+	}
+}
