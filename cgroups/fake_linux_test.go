@@ -8,12 +8,16 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/skiff-dev/skiff/explain"
 )
 
 // These tests run the code of every layout against fake hierarchies:
@@ -67,32 +71,35 @@ func fakeHost(t *testing.T, mounts []fakeMount, files map[string]string) (string
 	return root, l
 }
 
-// writeLog is a [slog.Handler] that keeps the "cgroup write" debug lines
-// as "path=value", with path relative to root.
+// writeLog is a [slog.Handler] that keeps the control-file writes that
+// package cgroups narrates (explain.Step: write("PATH", "VALUE")) as
+// "path=value", with path relative to root.
 type writeLog struct {
 	root   string
 	mu     sync.Mutex
 	writes []string
 }
 
+var narratedWrite = regexp.MustCompile(`^write\(("[^"]*"), ("[^"]*")\)$`)
+
 func (w *writeLog) Enabled(context.Context, slog.Level) bool { return true }
 func (w *writeLog) WithAttrs([]slog.Attr) slog.Handler       { return w }
 func (w *writeLog) WithGroup(string) slog.Handler            { return w }
 
 func (w *writeLog) Handle(_ context.Context, r slog.Record) error {
-	if r.Message != "cgroup write" {
+	m := narratedWrite.FindStringSubmatch(r.Message)
+	if r.Level != explain.Level || m == nil {
 		return nil
 	}
-	var path, value string
-	r.Attrs(func(a slog.Attr) bool {
-		switch a.Key {
-		case "path":
-			path, _ = filepath.Rel(w.root, a.Value.String())
-		case "value":
-			value = a.Value.String()
-		}
-		return true
-	})
+	path, err := strconv.Unquote(m[1])
+	if err != nil {
+		return err
+	}
+	value, err := strconv.Unquote(m[2])
+	if err != nil {
+		return err
+	}
+	path, _ = filepath.Rel(w.root, path)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.writes = append(w.writes, path+"="+value)

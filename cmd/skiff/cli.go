@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/explain"
 	"github.com/skiff-dev/skiff/image"
@@ -87,7 +88,11 @@ func (a *app) main(args []string) error {
 	if !fs.Changed("explain") {
 		explainSteps = explainFromEnv()
 	}
-	a.log = newLogger(a.stderr, debugLog, explainSteps)
+	var narration io.Writer
+	if explainSteps {
+		narration = narrationWriter(a.stderr)
+	}
+	a.log = newLogger(a.stderr, debugLog, narration)
 	return a.dispatch(top, fs.Args())
 }
 
@@ -164,18 +169,37 @@ func newFlagSet(name string) *pflag.FlagSet {
 }
 
 // newLogger builds the one logger of the process: text on stderr, at debug
-// level with --debug and otherwise only warnings and worse. With explain,
-// a narrator in front of it prints each step (package explain).
-func newLogger(w io.Writer, debugLog, explainSteps bool) *slog.Logger {
+// level with --debug and otherwise only warnings and worse. With a
+// narration writer, a narrator in front of it prints each step there
+// (--explain, package explain).
+func newLogger(w io.Writer, debugLog bool, narration io.Writer) *slog.Logger {
 	level := slog.LevelWarn
 	if debugLog {
 		level = slog.LevelDebug
 	}
 	var h slog.Handler = slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})
-	if explainSteps {
-		h = explain.NewHandler(w, h)
+	if narration != nil {
+		h = explain.NewHandler(narration, h)
 	}
 	return slog.New(h)
+}
+
+// narrationWriter is where the narration of --explain goes: a duplicate of
+// w's descriptor when w is a file such as our stderr. A narration piped
+// into `head` must not end skiff half-way through starting a container:
+// the Go runtime lets SIGPIPE kill the process for a write to a closed
+// pipe on descriptors 1 and 2 only, and on any other descriptor the write
+// just fails.
+func narrationWriter(w io.Writer) io.Writer {
+	f, ok := w.(*os.File)
+	if !ok {
+		return w
+	}
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 3)
+	if err != nil {
+		return w
+	}
+	return os.NewFile(uintptr(fd), f.Name())
 }
 
 // explainFromEnv reports whether SKIFF_EXPLAIN asks for narration: any

@@ -2,7 +2,10 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/skiff-dev/skiff/container"
 	"github.com/skiff-dev/skiff/namespaces"
@@ -31,7 +34,15 @@ func runHiddenEntryPoints() {
 		// The monitor's stderr is /dev/null, or with --explain the
 		// client's until the container runs. Its outcome is in the
 		// container's state.
-		log := newLogger(os.Stderr, false, explainFromEnv())
+		var narration io.Writer
+		if explainFromEnv() {
+			narration = os.Stderr
+			// A closed pipe there must not kill the monitor: with
+			// SIGPIPE caught, the write just fails. Caught, not
+			// ignored, which the container's processes would inherit.
+			signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+		}
+		log := newLogger(os.Stderr, false, narration)
 		if err := container.Monitor(os.Args[2], os.Args[3], log); err != nil {
 			fmt.Fprintln(os.Stderr, errorLine(err))
 			os.Exit(exitFailure)
