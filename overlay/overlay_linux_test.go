@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-dev/skiff/explain"
 	"github.com/skiff-dev/skiff/tarball"
 )
 
@@ -780,26 +781,32 @@ func checkFailedCall(t *testing.T, err error, op, dataStart string) {
 	}
 }
 
-func TestMountLogsOptions(t *testing.T) {
+// Mount narrates its call (--explain), with the options it gave the kernel
+// and the real layer dirs, whichever way it mounts.
+func TestMountNarratesOptions(t *testing.T) {
 	requireOverlay(t)
 	wantOption := map[method]string{
 		methodFsconfig: "lowerdir+=",
 		methodFdPaths:  "lowerdir=/proc/self/fd/",
 	}
+	wantCall := map[method]string{
+		methodFsconfig: `[explain] fsopen("overlay"), fsconfig(`,
+		methodFdPaths:  `[explain] mount("overlay", `,
+	}
 	forEachMethod(t, func(t *testing.T, m method) {
 		layers := imageLayers(t)
 		b := newBundle(t)
 		var logs bytes.Buffer
-		log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		log := slog.New(explain.NewHandler(&logs, slog.DiscardHandler))
 		t.Cleanup(func() { Unmount(b.rootfs) })
 		if err := Mount(layers, b.upper, b.work, b.rootfs, log); err != nil {
 			t.Fatal(err)
 		}
 
-		for _, want := range []string{wantOption[m], "upperdir=" + b.upper, "index=off",
-			"redirect_dir=nofollow", "metacopy=off", "method=" + m.String()} {
+		for _, want := range []string{wantCall[m], wantOption[m], "upperdir=" + b.upper,
+			"index=off", "redirect_dir=nofollow", "metacopy=off", layers[0]} {
 			if !strings.Contains(logs.String(), want) {
-				t.Errorf("debug log %q does not contain %q", logs.String(), want)
+				t.Errorf("narration %q does not contain %q", logs.String(), want)
 			}
 		}
 	})
