@@ -163,6 +163,12 @@ func runStart(msg *initMessage, errPipe, logFile *os.File, log *slog.Logger) err
 		return err
 	}
 
+	if slices.Contains(spec.Namespaces, NetworkNS) {
+		if err := loopbackUp(log); err != nil {
+			return err
+		}
+	}
+
 	// The UTS namespace is ours: this changes the container's hostname
 	// only. Without one it would rename the host, so refuse.
 	if spec.Hostname != "" {
@@ -237,6 +243,35 @@ func startCommand(spec *Spec, errPipe, logFile *os.File, log *slog.Logger) error
 		return reap(path, spec, errPipe, logFile, log)
 	}
 	return execCommand(path, spec, log)
+}
+
+// loopbackUp brings up lo, which a new network namespace has but keeps
+// down: 127.0.0.1 then answers inside, with --network none too. The
+// interface flags are read and set with ioctl(2) on any socket, as
+// ifconfig does.
+func loopbackUp(log *slog.Logger) error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return os.NewSyscallError("socket", err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return os.NewSyscallError("ioctl SIOCGIFFLAGS lo", err)
+	}
+	if ifr.Uint16()&unix.IFF_UP != 0 {
+		return nil
+	}
+	explain.Step(log, explain.Networking, "a new network namespace has lo, but down",
+		"ioctl(SIOCSIFFLAGS, lo, IFF_UP)")
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return os.NewSyscallError("ioctl SIOCSIFFLAGS lo", err)
+	}
+	return nil
 }
 
 // waitForParent reads the parent's go-ahead from the sync pipe.
