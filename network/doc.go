@@ -209,6 +209,11 @@
 //   - The default bridge and its NAT table stay when unused, as docker0
 //     does: `ip link del skiff0; nft delete table ip skiff-bridge` removes
 //     them.
+//   - Each store (--root) keeps its own record of the default network,
+//     but the bridge skiff0 is the host's: containers of two stores running
+//     at once can be given the same address on it. Docker has one daemon,
+//     so one record, per host. Use one store, or stop one store's
+//     containers before running another's.
 //   - A container whose namespace outlives its first process (--pid host,
 //     a process that escaped) keeps its veth after Detach until the next
 //     Reconcile.
