@@ -156,7 +156,7 @@ func (s *Store) rewriteRecord(c *Container) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(s.bundle(c.ID, "config.json"), data)
+	return writeAtomic(s.bundle(c.ID, "config.json"), append(data, '\n'))
 }
 
 // saveState writes state.json by rename, so readers never see half of it.
@@ -165,7 +165,7 @@ func (s *Store) saveState(c *Container) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(s.bundle(c.ID, "state.json"), data)
+	return writeAtomic(s.bundle(c.ID, "state.json"), append(data, '\n'))
 }
 
 func writeAtomic(name string, data []byte) error {
