@@ -10,6 +10,11 @@
 # store is /var/lib/skiff, or $SKIFF_ROOT. It says what it is about to do
 # before each step, stops at the first failure (removing the container it
 # made), and is safe to run again.
+#
+# Where the machine can reach Docker Hub, it also pulls busybox from there
+# and runs it; it asks Docker Hub first, for at most five seconds, and says
+# whether it pulls or skips. SKIFF_DEMO_OFFLINE=1 skips that part without
+# asking.
 set -Eeuo pipefail
 
 cd "$(dirname "$0")/.."
@@ -81,3 +86,29 @@ step "Starting it again." \
 	"$skiff" start web
 step "Removing it, writable layer and all." \
 	"$skiff" rm -f web
+
+# The optional part: an image from Docker Hub. Its tag is not latest, so the
+# busybox:latest made above stays as it is.
+hub_image=busybox:1.36
+
+# docker_hub_answers reports whether Docker Hub's registry answers within
+# five seconds. Its API root answers 401 Unauthorized to a request with no
+# token, which is the answer that says it is there.
+docker_hub_answers() {
+	command -v curl >/dev/null &&
+		[[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+			https://registry-1.docker.io/v2/ || true) == 401 ]]
+}
+
+echo
+if [[ ${SKIFF_DEMO_OFFLINE:-0} != 0 ]]; then
+	echo "SKIFF_DEMO_OFFLINE is set, so the demo skips pulling $hub_image from Docker Hub."
+elif docker_hub_answers; then
+	echo "Docker Hub answers, so the demo pulls $hub_image from it and runs it."
+	step "Pulling $hub_image from Docker Hub." \
+		"$skiff" pull "$hub_image"
+	step "Running it: the first line of its busybox --help names its version." \
+		"$skiff" run --rm --network none "$hub_image" sh -c 'busybox --help 2>&1 | head -n 1'
+else
+	echo "Docker Hub does not answer from this machine, so the demo skips pulling $hub_image."
+fi

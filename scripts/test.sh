@@ -3,7 +3,8 @@
 #
 #   sudo scripts/test.sh
 #
-# 1. installs what the tests need (Debian packages, pinned Go tools);
+# 1. installs what the tests need (the Debian packages in scripts/lib.sh,
+#    pinned Go tools);
 # 2. gofmt, go vet and staticcheck, stopping at the first that complains;
 # 3. unit tests and root integration tests with the race detector;
 # 4. the CLI tests, with the scenario scripts in cmd/skiff/testdata/script.
@@ -16,10 +17,12 @@ set -Eeuo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/usr/local/go/bin:$PATH
 
-# Pinned Go tools go to a cache of their own, not into the user's GOBIN.
-STATICCHECK_VERSION=v0.8.2
+# The Debian packages and the pinned Go tools, shared with provision.sh,
+# are listed in lib.sh. The tools go to a cache of their own, not into the
+# user's GOBIN.
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
 TOOLS=${XDG_CACHE_HOME:-$HOME/.cache}/skiff-tools
-APT_PACKAGES=(skopeo busybox-static docker-registry apache2-utils gcc iproute2 nftables iptables util-linux)
 
 current="setting up"
 step() {
@@ -37,24 +40,12 @@ trap 'echo "test.sh: stopped, this step failed: $current" >&2' ERR
 export HOME=${HOME:-/root}
 command -v go >/dev/null || die "Go is not installed (looked in PATH and /usr/local/go/bin)"
 
-step "Installing the Debian packages the tests use: ${APT_PACKAGES[*]}."
-missing=()
-for pkg in "${APT_PACKAGES[@]}"; do
-	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
-		missing+=("$pkg")
-done
-if ((${#missing[@]} > 0)); then
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get install -y -q "${missing[@]}" ||
-		{ apt-get update -q && apt-get install -y -q "${missing[@]}"; } ||
-		die "cannot install ${missing[*]}"
-else
-	echo "All there."
-fi
+step "Installing the Debian packages the tests use: ${SKIFF_PACKAGES[*]}."
+install_packages || die "cannot install $(missing_packages | xargs)"
 
 step "Installing staticcheck $STATICCHECK_VERSION into $TOOLS."
 mkdir -p "$TOOLS"
-GOBIN=$TOOLS go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+GOBIN=$TOOLS go install "$STATICCHECK@$STATICCHECK_VERSION"
 go build -o "$TOOLS/testsummary" ./scripts/testsummary
 
 step "Checking formatting with gofmt."
