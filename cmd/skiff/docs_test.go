@@ -26,7 +26,10 @@ import (
 //
 //	exec CMD, ! exec CMD        $ CMD
 //	netns-exec CMD              $ CMD      (the lab's netns is the host's)
+//	exec in-netns CMD           $ CMD      (the same, as a program)
 //	exec sh -c 'SCRIPT'         $ SCRIPT   (pipes, globs, redirections)
+//	exec CMD &                  $ CMD &    (a server left running; the lab
+//	                                        stops it at its end)
 //	cd DIR                      $ cd DIR
 //	env NAME=VALUE              $ export NAME=VALUE
 //	stdout RE, stderr RE        output lines after the command that RE
@@ -35,7 +38,9 @@ import (
 //
 // Every shown output line must be matched by an assertion of its command,
 // and every assertion must match some shown line, so what a learner reads
-// is what the test checked. A line "..." stands for output left out. A
+// is what the test checked. A command in the background has no output to
+// check. The forms of exec combine: `exec in-netns sh -c 'SCRIPT' &` is
+// shown as `$ SCRIPT &`. A line "..." stands for output left out. A
 // ```text file=NAME block shows the lab's archive file NAME, exactly.
 // Lines starting with a condition ([root], [busybox]) and negated output
 // assertions (! stdout RE) are not shown. Other testscript commands have no
@@ -80,10 +85,15 @@ func TestDocsChapters(t *testing.T) {
 
 // labStep is one command of a lab, with the assertions on its output.
 type labStep struct {
-	line   int    // line in the txtar file
-	shown  string // the command as a chapter shows it, without "$ "
-	checks []labCheck
+	line       int    // line in the txtar file
+	shown      string // the command as a chapter shows it, without "$ "
+	background bool   // exec CMD &: nothing to check
+	checks     []labCheck
 }
+
+// backgroundRE matches the last word of a script line that testscript's
+// exec runs in the background: "&", or "&NAME&" for one the script names.
+var backgroundRE = regexp.MustCompile(`^&(\w+&)?$`)
 
 // labCheck is an assertion on a command's output: a regular expression, or
 // the exact lines of a file (cmp stdout FILE).
@@ -243,15 +253,7 @@ func parseLab(lab, script string) ([]labStep, error) {
 
 		switch verb {
 		case "exec", "netns-exec":
-			// netns-exec runs a host command inside the lab's network
-			// namespace (see labnetns_linux_test.go); on a learner's
-			// machine that namespace is the host's, so the chapter shows
-			// the bare command.
-			shown := rest
-			if len(args) == 3 && args[0] == "sh" && args[1] == "-c" {
-				shown = args[2]
-			}
-			steps = append(steps, labStep{line: i + 1, shown: shown})
+			steps = append(steps, execStep(i+1, verb, rest, args))
 			continue
 		case "cd":
 			steps = append(steps, labStep{line: i + 1, shown: line})
@@ -265,6 +267,10 @@ func parseLab(lab, script string) ([]labStep, error) {
 			return nil, fmt.Errorf("%s:%d: %q comes before any command", lab, i+1, line)
 		}
 		last := &steps[len(steps)-1]
+		if last.background {
+			return nil, fmt.Errorf("%s:%d: %q checks a command left in the background, "+
+				"which has no output yet", lab, i+1, line)
+		}
 		check := labCheck{line: i + 1, text: line}
 		switch {
 		case (verb == "stdout" || verb == "stderr") && neg:
@@ -286,6 +292,32 @@ func parseLab(lab, script string) ([]labStep, error) {
 		last.checks = append(last.checks, check)
 	}
 	return steps, nil
+}
+
+// execStep is the step of a line "exec ARGS" or "netns-exec ARGS", where
+// rest is ARGS as written and args its words.
+func execStep(line int, verb, rest string, args []string) labStep {
+	step := labStep{line: line, shown: rest}
+	// netns-exec runs a host command inside the lab's network namespace
+	// (see labnetns_linux_test.go); on a learner's machine that namespace
+	// is the host's, so the chapter shows the bare command. The program
+	// in-netns does the same.
+	if verb == "exec" && len(args) > 1 && args[0] == "in-netns" {
+		step.shown = strings.TrimSpace(strings.TrimPrefix(step.shown, "in-netns"))
+		args = args[1:]
+	}
+	if n := len(args); n > 1 && backgroundRE.MatchString(args[n-1]) {
+		step.background = true
+		step.shown = strings.TrimSpace(strings.TrimSuffix(step.shown, args[n-1]))
+		args = args[:n-1]
+	}
+	if len(args) == 3 && args[0] == "sh" && args[1] == "-c" {
+		step.shown = args[2]
+	}
+	if step.background {
+		step.shown += " &"
+	}
+	return step
 }
 
 // archiveLines returns the lines of the archive file name of the lab.
@@ -406,4 +438,66 @@ func parseChapterLab(path, chapter string) ([]shownStep, map[string]shownFile, e
 		return nil, nil, fmt.Errorf("%s: a fenced block in the Lab section is not closed", chapter)
 	}
 	return steps, files, nil
+}
+
+// TestParseLab checks how lab lines are shown in a chapter, as the header
+// comment of this file lists them.
+func TestParseLab(t *testing.T) {
+	script := `# A comment, and a condition: neither is shown.
+[!root] skip 'needs root'
+env SKIFF_ROOT=$WORK/root
+cd dir
+exec skiff images
+stdout '^REPOSITORY'
+! exec skiff rmi nope
+stderr 'No such image'
+! stderr panic
+exec sh -c 'ls $SKIFF_ROOT | wc -l'
+netns-exec busybox wget -qO- http://127.0.0.1:8080/
+exec in-netns curl -s 127.0.0.1:5000/v2/
+exec sleep 600 &
+exec in-netns sleep 600 &server&
+exec in-netns sh -c 'docker-registry serve config.yml >registry.log 2>&1' &
+`
+	want := []string{
+		"export SKIFF_ROOT=$WORK/root",
+		"cd dir",
+		"skiff images",
+		"skiff rmi nope",
+		"ls $SKIFF_ROOT | wc -l",
+		"busybox wget -qO- http://127.0.0.1:8080/",
+		"curl -s 127.0.0.1:5000/v2/",
+		"sleep 600 &",
+		"sleep 600 &",
+		"docker-registry serve config.yml >registry.log 2>&1 &",
+	}
+	steps, err := parseLab("lab.txtar", script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range steps {
+		got = append(got, s.shown)
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("shown commands:\n%s\nwant:\n%s", strings.Join(got, "\n"),
+			strings.Join(want, "\n"))
+	}
+	if n := len(steps[2].checks); n != 1 {
+		t.Errorf("skiff images has %d checks, want 1", n)
+	}
+	if n := len(steps[3].checks); n != 1 {
+		t.Errorf("skiff rmi has %d checks, want 1 (a negated one is not shown)", n)
+	}
+
+	for _, bad := range []string{
+		"exec sleep 600 &\nstdout x",        // a background command has no output
+		"stdout x",                          // before any command
+		"exec skiff images\ncp stdout out",  // testscript's own commands
+		"exec skiff images\nexists out.txt", // have no shell form
+	} {
+		if _, err := parseLab("lab.txtar", bad); err == nil {
+			t.Errorf("parseLab accepts\n%s", bad)
+		}
+	}
 }

@@ -11,12 +11,14 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/vishvananda/netns"
@@ -37,7 +39,10 @@ import (
 // threads, the monitors it forks, the containers' inits. What a lab runs
 // "on the host", such as wget against a published port, it runs with
 // netns-exec, which is `nsenter --net=$SKIFF_TEST_NETNS --` in front of
-// the command.
+// the command. A server the lab starts and leaves running, such as a
+// registry, it runs with `exec in-netns CMD &`: the same, as a program of
+// its own that testscript keeps in the background and stops when the lab
+// ends (see inNetnsMain).
 
 // netnsEnv names the variable that holds the path of the lab's namespace.
 const netnsEnv = "SKIFF_TEST_NETNS"
@@ -142,6 +147,10 @@ func scriptNetnsExec(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) == 0 {
 		ts.Fatalf("usage: netns-exec program [args...]")
 	}
+	if backgroundRE.MatchString(args[len(args)-1]) {
+		ts.Fatalf("netns-exec: for the background, use the program: exec in-netns %s",
+			strings.Join(args, " "))
+	}
 	path := ts.Getenv(netnsEnv)
 	if path == "" {
 		ts.Fatalf("netns-exec: the lab has no network namespace ($%s is unset)", netnsEnv)
@@ -153,6 +162,80 @@ func scriptNetnsExec(ts *testscript.TestScript, neg bool, args []string) {
 	case err != nil && !neg:
 		ts.Fatalf("unexpected command failure: %v", err)
 	}
+}
+
+// inNetnsMain is the program in-netns, which the test binary also is
+// (TestMain installs it on the scripts' $PATH). `exec in-netns PROGRAM
+// [ARGS...]` runs the program in the lab's network namespace, as the
+// script command netns-exec does, but as a process that testscript can
+// keep in the background and interrupt when the lab ends:
+//
+//	exec in-netns sh -c 'docker-registry serve config.yml >reg.log 2>&1' &
+//
+// (The two cannot share a name: testscript makes every program of
+// TestMain a script command too.)
+// It stays the program's parent rather than becoming it. The shell above
+// starts the server as its child, which a signal to the shell alone would
+// leave running; so the program gets a process group of its own, and the
+// signal that stops in-netns goes to the whole group, then SIGKILL to
+// whatever is left of it once the program has exited (or after 10s). The
+// kernel sends in-netns SIGTERM when the test process dies (prctl(2),
+// PR_SET_PDEATHSIG), so that a crashed test leaves no server behind
+// either.
+func inNetnsMain(args []string) int {
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "usage: in-netns program [args...]")
+		return exitUsage
+	}
+	path := os.Getenv(netnsEnv)
+	if path == "" {
+		fmt.Fprintf(os.Stderr, "in-netns: the lab has no network namespace ($%s is unset)\n",
+			netnsEnv)
+		return exitUsage
+	}
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGTERM), 0, 0, 0)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "in-netns: prctl(PR_SET_PDEATHSIG): %v\n", err)
+		return exitUsage
+	}
+
+	cmd := exec.Command("nsenter", append([]string{"--net=" + path, "--"}, args...)...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(os.Stderr, "in-netns: %v\n", err)
+		return exitUsage
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+
+	group := -cmd.Process.Pid // a negative PID names the process group
+	select {
+	case err = <-done:
+	case sig := <-signals:
+		unix.Kill(group, sig.(syscall.Signal))
+		select {
+		case err = <-done:
+		case <-time.After(10 * time.Second): // it ignores the signal
+			unix.Kill(group, unix.SIGKILL)
+			err = <-done
+		}
+		unix.Kill(group, unix.SIGKILL)
+	}
+	var exitErr *exec.ExitError
+	switch {
+	case errors.As(err, &exitErr):
+		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal()) // as a shell reports it
+		}
+		return exitErr.ExitCode()
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "in-netns: %v\n", err)
+		return exitUsage
+	}
+	return 0
 }
 
 // forwardRegistry makes a registry that listens on the host's loopback

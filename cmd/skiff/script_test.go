@@ -21,12 +21,14 @@ import (
 //
 // A lab's skiff processes run in the lab's network namespace: when
 // $SKIFF_TEST_NETNS is set, the skiff command first re-executes itself
-// into it (labnetns_linux_test.go).
+// into it (labnetns_linux_test.go). The binary is also the program
+// in-netns, which runs another program there.
 func TestMain(m *testing.M) {
 	runHiddenEntryPoints()
 	reexecInLabNetns()
 	testscript.Main(m, map[string]func(){
-		"skiff": func() { os.Exit(runCLI(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		"skiff":    func() { os.Exit(runCLI(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		"in-netns": func() { os.Exit(inNetnsMain(os.Args[1:])) },
 	})
 }
 
