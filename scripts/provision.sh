@@ -6,14 +6,15 @@
 # The Vagrantfile runs it in the course's VM; it works the same on any
 # Debian 12 machine, as root. In order, it
 # 1. installs the Debian packages the labs and tests use (scripts/lib.sh);
-# 2. installs Go at the version go.mod asks for, from the Go module proxy,
+# 2. disables the docker-registry service the package starts (port 5000);
+# 3. installs Go at the version go.mod asks for, from the Go module proxy,
 #    unless that Go or a newer one is there, and links go and gofmt into
 #    /usr/local/bin, where sudo finds them;
-# 3. fetches the Go modules that skiff and its tests need, for root and for
+# 4. fetches the Go modules that skiff and its tests need, for root and for
 #    the owner of the checkout, so that building and testing need no network;
-# 4. installs staticcheck, which scripts/test.sh runs, for root;
-# 5. builds skiff and installs it as /usr/local/bin/skiff;
-# 6. makes the image busybox:latest in the store (scripts/mkbusybox.sh).
+# 5. installs staticcheck, which scripts/test.sh runs, for root;
+# 6. builds skiff and installs it as /usr/local/bin/skiff;
+# 7. makes the image busybox:latest in the store (scripts/mkbusybox.sh).
 #
 # Each step says what it did. Only what is missing or out of date changes:
 # a run that changed nothing ends with "Nothing to do", and takes seconds.
@@ -196,6 +197,17 @@ if [[ -n $(missing_packages) ]]; then
 	changes+=("Debian packages")
 fi
 install_packages || die "cannot install $(missing_packages | xargs)"
+
+step "Stopping Debian's docker-registry service, which the registries chapter starts by hand."
+# Installing the package enables a registry on port 5000, every address;
+# the chapter's lab runs its own on 127.0.0.1:5000. Only on a machine that
+# runs systemd, and only if it is enabled.
+if [[ -d /run/systemd/system ]] && systemctl -q is-enabled docker-registry.service 2>/dev/null; then
+	systemctl disable --now docker-registry.service
+	changes+=("docker-registry service disabled")
+else
+	echo "Not enabled, or no systemd here."
+fi
 
 step "Installing Go at the version go.mod asks for, into $GOROOT_DIR."
 release=$(go_wanted)
