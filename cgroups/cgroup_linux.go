@@ -22,9 +22,10 @@ import (
 const deleteTimeout = 2 * time.Second
 
 // Create makes the group name, such as "skiff/<container-id>", in every
-// hierarchy skiff uses on this host, below the root of each, and sets the
-// limits r. On error nothing Create made is left behind. A nil log
-// discards the debug lines.
+// hierarchy skiff uses on this host, below the root of each, sets the
+// limits r, and lets the group use only the devices of Docker's default
+// allow-list (see the package doc). On error nothing Create made is left
+// behind. A nil log discards the debug lines.
 //
 // A group of the same name left behind by an earlier run, which Delete
 // should have removed, is reused: limits that are zero in r keep the value
@@ -76,6 +77,9 @@ func create(l layout, name string, r Resources, log *slog.Logger) (_ *Cgroup, er
 
 	if err := c.limit(r); err != nil {
 		return nil, fmt.Errorf("limit cgroup %q: %w", name, err)
+	}
+	if err := c.allowDevices(allowedDevices, l.attachDevices); err != nil {
+		return nil, fmt.Errorf("allow devices in cgroup %q: %w", name, err)
 	}
 	return c, nil
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,19 +69,38 @@ func fakeHost(t *testing.T, mounts []fakeMount, files map[string]string) (string
 	if err != nil {
 		t.Fatalf("readLayout() error: %v", err)
 	}
+	l.attachDevices = fakeAttach
 	return root, l
+}
+
+// fakeAttach stands for the bpf(2) calls that attach the device program,
+// which a plain directory cannot take: it narrates the attach as the real
+// one does, and checks that the rules compile.
+func fakeAttach(log *slog.Logger, dir string, rules []deviceRule) error {
+	if len(deviceProgram(rules)) == 0 {
+		return errors.New("no device program")
+	}
+	explain.Step(log, explain.Cgroups, "fake", "bpf(BPF_PROG_ATTACH, %q, BPF_CGROUP_DEVICE)", dir)
+	return nil
 }
 
 // writeLog is a [slog.Handler] that keeps the control-file writes that
 // package cgroups narrates (explain.Step: write("PATH", "VALUE")) as
-// "path=value", with path relative to root.
+// "path=value", and the device programs it attaches (bpf(BPF_PROG_ATTACH,
+// "PATH", ...)) as "path=<device program>", with path relative to root.
 type writeLog struct {
 	root   string
 	mu     sync.Mutex
 	writes []string
 }
 
-var narratedWrite = regexp.MustCompile(`^write\(("[^"]*"), ("[^"]*")\)$`)
+var (
+	narratedWrite  = regexp.MustCompile(`^write\(("[^"]*"), ("[^"]*")\)$`)
+	narratedAttach = regexp.MustCompile(`^bpf\(BPF_PROG_ATTACH, ("[^"]*"), BPF_CGROUP_DEVICE\)$`)
+)
+
+// attached is how writeLog shows an attached device program.
+const attached = "<device program>"
 
 func (w *writeLog) Enabled(context.Context, slog.Level) bool { return true }
 func (w *writeLog) WithAttrs([]slog.Attr) slog.Handler       { return w }
@@ -88,6 +108,11 @@ func (w *writeLog) WithGroup(string) slog.Handler            { return w }
 
 func (w *writeLog) Handle(_ context.Context, r slog.Record) error {
 	m := narratedWrite.FindStringSubmatch(r.Message)
+	if m == nil {
+		if m = narratedAttach.FindStringSubmatch(r.Message); m != nil {
+			m = append(m, strconv.Quote(attached))
+		}
+	}
 	if r.Level != explain.Level || m == nil {
 		return nil
 	}
@@ -145,10 +170,11 @@ var (
 		leaf("cpuacct", "cgroup.procs"),
 		leaf("pids", "cgroup.procs", "pids.max"),
 		leaf("freezer", "cgroup.procs", "freezer.state"),
+		leaf("devices", "cgroup.procs", "devices.deny", "devices.allow"),
 	)
 	v1Mounts = []fakeMount{
 		{"memory", "rw,memory"}, {"cpu", "rw,cpu"}, {"cpuacct", "rw,cpuacct"},
-		{"pids", "rw,pids"}, {"freezer", "rw,freezer"},
+		{"pids", "rw,pids"}, {"freezer", "rw,freezer"}, {"devices", "rw,devices"},
 	}
 
 	// v1Writes are the limits of testResources on v1.
@@ -160,6 +186,23 @@ var (
 		"pids/skiff/c1/pids.max=10",
 	}
 	testResources = Resources{Memory: 32 << 20, CPUQuota: 50000, CPUPeriod: 100000, PidsMax: 10}
+
+	// v1DeviceWrites are the device rules in a v1 devices hierarchy.
+	v1DeviceWrites = []string{
+		"devices/skiff/c1/devices.deny=a",
+		"devices/skiff/c1/devices.allow=c *:* m",
+		"devices/skiff/c1/devices.allow=b *:* m",
+		"devices/skiff/c1/devices.allow=c 1:3 rwm",
+		"devices/skiff/c1/devices.allow=c 1:5 rwm",
+		"devices/skiff/c1/devices.allow=c 1:7 rwm",
+		"devices/skiff/c1/devices.allow=c 1:8 rwm",
+		"devices/skiff/c1/devices.allow=c 1:9 rwm",
+		"devices/skiff/c1/devices.allow=c 5:0 rwm",
+		"devices/skiff/c1/devices.allow=c 5:1 rwm",
+		"devices/skiff/c1/devices.allow=c 5:2 rwm",
+		"devices/skiff/c1/devices.allow=c 136:* rwm",
+		"devices/skiff/c1/devices.allow=c 10:200 rwm",
+	}
 )
 
 func TestCreateWritesFake(t *testing.T) {
@@ -186,6 +229,7 @@ func TestCreateWritesFake(t *testing.T) {
 				"cg/skiff/c1/memory.swap.max=0",
 				"cg/skiff/c1/cpu.max=50000 100000",
 				"cg/skiff/c1/pids.max=10",
+				"cg/skiff/c1=" + attached,
 			},
 		},
 		{
@@ -200,37 +244,40 @@ func TestCreateWritesFake(t *testing.T) {
 				"cg/skiff/c1/memory.max=33554432",
 				"cg/skiff/c1/cpu.max=50000 100000",
 				"cg/skiff/c1/pids.max=10",
+				"cg/skiff/c1=" + attached,
 			},
 		},
 		{
-			name: "legacy with cpu and cpuacct co-mounted",
+			name: "legacy with cpu and cpuacct co-mounted, device rules in v1",
 			mounts: []fakeMount{
 				{"memory", "rw,memory"}, {"cpu,cpuacct", "rw,cpu,cpuacct"},
-				{"pids", "rw,pids"}, {"systemd", "rw,name=systemd"},
+				{"pids", "rw,pids"}, {"devices", "rw,devices"},
+				{"systemd", "rw,name=systemd"},
 			},
 			files: merge(
 				leaf("memory", "memory.limit_in_bytes", "memory.memsw.limit_in_bytes"),
 				leaf("cpu,cpuacct", "cpu.cfs_period_us", "cpu.cfs_quota_us"),
 				leaf("pids", "pids.max"),
+				leaf("devices", "devices.deny", "devices.allow"),
 			),
 			mode: Legacy,
-			want: []string{
+			want: slices.Concat([]string{
 				"memory/skiff/c1/memory.limit_in_bytes=33554432",
 				"memory/skiff/c1/memory.memsw.limit_in_bytes=33554432",
 				"cpu,cpuacct/skiff/c1/cpu.cfs_period_us=100000",
 				"cpu,cpuacct/skiff/c1/cpu.cfs_quota_us=50000",
 				"pids/skiff/c1/pids.max=10",
-			},
+			}, v1DeviceWrites),
 		},
 		{
-			name:   "hybrid: limits on v1, nothing written in v2",
-			mounts: append(v1Mounts[:5:5], fakeMount{"unified", ""}),
+			name:   "hybrid: limits on v1, the device program on v2, no v1 device rules",
+			mounts: slices.Concat(v1Mounts, []fakeMount{{"unified", ""}}),
 			files: merge(v1Leaves, map[string]string{
 				"unified/cgroup.controllers":     "hugetlb",
 				"unified/cgroup.subtree_control": "",
 			}),
 			mode: Hybrid,
-			want: v1Writes,
+			want: slices.Concat(v1Writes, []string{"unified/skiff/c1=" + attached}),
 		},
 		{
 			name: "hybrid with memory on v2 (cgroup_no_v1=memory)",
@@ -257,6 +304,7 @@ func TestCreateWritesFake(t *testing.T) {
 				"cpu/skiff/c1/cpu.cfs_period_us=100000",
 				"cpu/skiff/c1/cpu.cfs_quota_us=50000",
 				"pids/skiff/c1/pids.max=10",
+				"unified/skiff/c1=" + attached,
 			},
 		},
 	}
@@ -279,7 +327,8 @@ func TestCreateWritesFake(t *testing.T) {
 }
 
 // On a hybrid host a group joins a v1 hierarchy only for a limit its
-// controller enforces: the v2 directory lists, freezes and kills.
+// controller enforces: the v2 directory lists, freezes and kills, and its
+// program holds the device rules.
 func TestAddFake(t *testing.T) {
 	tests := []struct {
 		name string
@@ -303,7 +352,7 @@ func TestAddFake(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			mounts := append(v1Mounts[:5:5], fakeMount{"unified", ""})
+			mounts := slices.Concat(v1Mounts, []fakeMount{{"unified", ""}})
 			root, l := fakeHost(t, mounts, merge(v1Leaves, map[string]string{
 				"unified/cgroup.controllers":     "",
 				"unified/cgroup.subtree_control": "",
@@ -373,12 +422,21 @@ func TestCreateFailsFake(t *testing.T) {
 			left: []string{"cg/skiff"},
 		},
 		{
-			name:   "missing control file",
+			name:   "legacy without a devices hierarchy",
 			mounts: []fakeMount{{"pids", "rw,pids"}, {"freezer", "rw,freezer"}},
-			files:  map[string]string{"freezer/skiff/other/freezer.state": ""},
-			r:      Resources{PidsMax: 5},
-			want:   fs.ErrNotExist,
-			left:   []string{"freezer/skiff", "freezer/skiff/other"},
+			files:  map[string]string{"pids/skiff/other/cgroup.procs": ""},
+			want:   ErrNoController,
+			left:   []string{"pids/skiff", "pids/skiff/other"},
+		},
+		{
+			name: "missing control file",
+			mounts: []fakeMount{
+				{"pids", "rw,pids"}, {"freezer", "rw,freezer"}, {"devices", "rw,devices"},
+			},
+			files: map[string]string{"freezer/skiff/other/freezer.state": ""},
+			r:     Resources{PidsMax: 5},
+			want:  fs.ErrNotExist,
+			left:  []string{"freezer/skiff", "freezer/skiff/other"},
 		},
 	}
 	for _, tt := range tests {
@@ -406,12 +464,30 @@ func TestCreateFailsFake(t *testing.T) {
 }
 
 func TestCreateWriteErrorIsPathError(t *testing.T) {
-	_, l := fakeHost(t, []fakeMount{{"pids", "rw,pids"}}, nil)
+	_, l := fakeHost(t, []fakeMount{{"pids", "rw,pids"}, {"devices", "rw,devices"}}, nil)
 	_, err := create(l, "skiff/c1", Resources{PidsMax: 5}, nil)
 
 	var pe *os.PathError
 	if !errors.As(err, &pe) || filepath.Base(pe.Path) != "pids.max" {
 		t.Errorf("create() error = %v, want an *os.PathError for pids.max", err)
+	}
+}
+
+// A group whose device program cannot be attached is not left behind: a
+// container must not run without its device rules.
+func TestCreateFailsWithoutDeviceProgram(t *testing.T) {
+	root, l := fakeHost(t, []fakeMount{{"unified", ""}}, map[string]string{
+		"unified/cgroup.controllers":     "",
+		"unified/cgroup.subtree_control": "",
+	})
+	refused := errors.New("refused")
+	l.attachDevices = func(*slog.Logger, string, []deviceRule) error { return refused }
+
+	if _, err := create(l, "skiff/c1", Resources{}, nil); !errors.Is(err, refused) {
+		t.Fatalf("create() error = %v, want %v", err, refused)
+	}
+	if _, err := os.Stat(filepath.Join(root, "unified/skiff")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("after failed create, stat unified/skiff: %v, want not exist", err)
 	}
 }
 
@@ -451,7 +527,7 @@ func TestStatsFake(t *testing.T) {
 		},
 		{
 			name:   "hybrid reads v1, cpuacct before v2 cpu.stat",
-			mounts: append(v1Mounts[:5:5], fakeMount{"unified", ""}),
+			mounts: slices.Concat(v1Mounts, []fakeMount{{"unified", ""}}),
 			files: map[string]string{
 				"unified/cgroup.controllers":            "",
 				"unified/skiff/c1/cgroup.controllers":   "",

@@ -36,6 +36,8 @@ var controlFiles = map[string]string{
 	"cpu.cfs_period_us":           "--cpus: the period, v1",
 	"cpu.cfs_quota_us":            "--cpus: the CPU time allowed per period, v1",
 	"pids.max":                    "--pids-limit: fork(2) fails with EAGAIN past it",
+	"devices.deny":                "v1: \"a\" denies every device; the allow-list follows",
+	"devices.allow":               "v1: one rule of the device allow-list: type major:minor access",
 }
 
 // write writes value to the control file at path in one write(2) call,

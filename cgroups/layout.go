@@ -18,10 +18,11 @@ var v1Controllers = []string{
 }
 
 // usedV1 are the v1 controllers skiff puts its groups under: memory, cpu
-// and pids for limits, cpuacct for CPU time, freezer to freeze and kill.
+// and pids for limits, cpuacct for CPU time, freezer to freeze and kill,
+// devices for the device rules.
 //
-// Limitation: runc joins every mounted hierarchy, cpuset and devices too.
-var usedV1 = []string{"memory", "cpu", "cpuacct", "pids", "freezer"}
+// Limitation: runc joins every mounted hierarchy, cpuset and blkio too.
+var usedV1 = []string{"memory", "cpu", "cpuacct", "pids", "freezer", "devices"}
 
 // wantedV2 are the controllers skiff enables for its groups in the v2
 // hierarchy, when the host offers them there.
@@ -38,6 +39,10 @@ type layout struct {
 	// v2Controllers are the controllers enabled for skiff's groups in the
 	// v2 hierarchy: those of wantedV2 that are not bound to v1.
 	v2Controllers []string
+	// attachDevices, if set, replaces the bpf(2) calls that attach the
+	// device program to a group's v2 directory: tests on fake hierarchies,
+	// plain directories, set it.
+	attachDevices attachFunc
 }
 
 // readLayout reads the cgroup mounts from the mountinfo file at path and,
@@ -144,25 +149,26 @@ func (l layout) dirs(name string) []dir {
 
 // dirsFor is dirs, trimmed to what a group with limits r needs. Where a
 // v2 hierarchy exists, it alone lists, freezes and kills the group, so a
-// v1 hierarchy is joined only for a limit that its controller enforces.
-// Every v1 hierarchy joined costs a migration, and the first migration of
-// a process waits for an RCU grace period (about 10 ms): a container with
-// no limits on a hybrid host, born into its v2 group, needs none. Pure v1
-// hosts join every hierarchy, as they have nothing else to list or kill
-// the group with.
+// v1 hierarchy is joined only for a limit that its controller enforces;
+// the device rules are the v2 group's program. Every v1 hierarchy joined
+// costs a migration, and the first migration of a process waits for an
+// RCU grace period (about 10 ms). Pure v1 hosts join every hierarchy, as
+// they have nothing else to list, kill or hold device rules with.
 func (l layout) dirsFor(name string, r Resources) []dir {
 	all := l.dirs(name)
 	if l.v2 == "" {
 		return all
 	}
-	limited := map[string]bool{"memory": r.Memory > 0, "cpu": r.CPUQuota > 0, "pids": r.PidsMax > 0}
+	needed := map[string]bool{"memory": r.Memory > 0, "cpu": r.CPUQuota > 0, "pids": r.PidsMax > 0}
 	return slices.DeleteFunc(all, func(d dir) bool {
-		return !d.v2 && !slices.ContainsFunc(d.controllers, func(c string) bool { return limited[c] })
+		return !d.v2 && !slices.ContainsFunc(d.controllers, func(c string) bool { return needed[c] })
 	})
 }
 
 // check fails with [ErrNoController] if a limit of r needs a controller
-// that neither a v1 hierarchy nor the v2 one has for skiff's groups.
+// that neither a v1 hierarchy nor the v2 one has for skiff's groups, or if
+// there is no way to apply device rules: neither a v1 devices hierarchy
+// nor a v2 one for the device program.
 func (l layout) check(r Resources) error {
 	need := []struct {
 		ctrl string
@@ -174,6 +180,9 @@ func (l layout) check(r Resources) error {
 		if n.set && !v1 && !slices.Contains(l.v2Controllers, n.ctrl) {
 			return fmt.Errorf("limit %s: %w", n.ctrl, ErrNoController)
 		}
+	}
+	if _, v1 := l.v1["devices"]; !v1 && l.v2 == "" {
+		return fmt.Errorf("allow devices: %w", ErrNoController)
 	}
 	return nil
 }

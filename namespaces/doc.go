@@ -181,10 +181,6 @@
 //   - No seccomp filter, no AppArmor or SELinux profile: the container may
 //     make any system call its capabilities allow. Docker adds a seccomp
 //     profile that blocks about 50 more (keyctl, unshare, mount, ...).
-//   - No device rules: CAP_MKNOD is kept, as in Docker, but without
-//     Docker's device cgroup allow-list (v1 devices.allow, or a v2 eBPF
-//     program) root in the container can make a node for any device and
-//     open it, /dev/kmsg or a host disk. This is the most serious gap.
 //   - No rlimits are set or raised: the container inherits skiff's. Raising
 //     a hard limit needs CAP_SYS_RESOURCE, which many hosts and CI machines
 //     (this one included) do not give.
