@@ -32,7 +32,8 @@ func (s *Store) Stop(c *Container, timeout time.Duration) error {
 	}
 	explain.Step(s.log, explain.Lifecycle,
 		"ask first; a process that does not end in time is killed",
-		"pidfd_send_signal(pid %d, %s), SIGKILL after %s", c.State.Pid, sig, timeout)
+		"pidfd_send_signal(pid %d, %s), SIGKILL after %s", c.State.Pid, unix.SignalName(sig),
+		timeout)
 	if err := s.signal(c, sig); err != nil {
 		return err
 	}
