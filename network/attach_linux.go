@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 
 	"github.com/vishvananda/netlink"
@@ -41,10 +42,14 @@ func (m *Manager) Attach(req AttachRequest) (_ *Endpoint, err error) {
 		return nil, fmt.Errorf("open network namespace of pid %d: %w", req.Pid, err)
 	}
 	defer ns.Close()
+	inode, err := nsInode(ns)
+	if err != nil {
+		return nil, fmt.Errorf("identify network namespace of pid %d: %w", req.Pid, err)
+	}
 
 	// An address first, recorded before any interface exists: whatever a
 	// crash leaves from here on, Reconcile finds through the record.
-	ep, bridge, err := m.reserve(req, nsInode(ns))
+	ep, bridge, err := m.reserve(req, inode)
 	if err != nil {
 		return nil, err
 	}
@@ -75,34 +80,36 @@ func (m *Manager) Attach(req AttachRequest) (_ *Endpoint, err error) {
 }
 
 // nsInode returns the inode number of a namespace, which identifies it
-// while it exists; 0 if fstat(2) fails.
-func nsInode(ns netns.NsHandle) uint64 {
+// while it exists.
+func nsInode(ns netns.NsHandle) (uint64, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(int(ns), &st); err != nil {
-		return 0
+		return 0, os.NewSyscallError("fstat", err)
 	}
-	return st.Ino
+	return st.Ino, nil
 }
 
-// namespaceAlive reports whether an endpoint's container still holds its
-// network namespace: whether its process exists and is still in the
-// namespace of that inode (a reused PID is in another). When it does not,
-// the namespace is on its way out: the kernel deletes its interfaces, and
-// with each its veth peer on the bridge, on its own. A record without the
-// identity counts as alive.
-func namespaceAlive(ep *Endpoint) bool {
-	if ep.Pid <= 0 || ep.NetNS == 0 {
+// namespaceAlive reports whether a container still holds its network
+// namespace, known by the process given to Attach and the namespace's
+// inode: whether the process exists and is still in the namespace of that
+// inode (a reused PID is in another). When it does not, the namespace is
+// on its way out: the kernel deletes its interfaces, and with each its
+// veth peer on the bridge, on its own. A record without the identity
+// counts as alive.
+func namespaceAlive(pid int, inode uint64) bool {
+	if pid <= 0 || inode == 0 {
 		return true
 	}
 	var st unix.Stat_t
-	if err := unix.Stat(fmt.Sprintf("/proc/%d/ns/net", ep.Pid), &st); err != nil {
+	if err := unix.Stat(fmt.Sprintf("/proc/%d/ns/net", pid), &st); err != nil {
 		return false
 	}
-	return st.Ino == ep.NetNS
+	return st.Ino == inode
 }
 
 // reserve makes sure the network's bridge exists, releases a stale
-// endpoint of the container, and records a new one with a free address.
+// endpoint of the container, and records a new one with a free address,
+// leased on the bridge first.
 func (m *Manager) reserve(req AttachRequest, netNS uint64) (
 	ep *Endpoint, bridge netlink.Link, err error) {
 	err = m.view(req.Network, func(cfg *Config, st *state) error {
@@ -119,7 +126,10 @@ func (m *Manager) reserve(req AttachRequest, netNS uint64) (
 			}
 		}
 
-		addr, err := st.allocate(cfg)
+		hostVeth := vethPrefix + randomHex(4)[:7]
+		leases := m.leasesOn(cfg)
+		h := holder{ContainerID: req.ContainerID, Pid: req.Pid, NetNS: netNS, HostVeth: hostVeth}
+		addr, err := leases.allocate(st, cfg, h)
 		if err != nil {
 			return err
 		}
@@ -128,7 +138,7 @@ func (m *Manager) reserve(req AttachRequest, netNS uint64) (
 			ContainerID:   req.ContainerID,
 			ContainerName: req.ContainerName,
 			Hostname:      req.Hostname,
-			HostVeth:      vethPrefix + randomHex(4)[:7],
+			HostVeth:      hostVeth,
 			MAC:           macOf(addr).String(),
 			Address:       netip.PrefixFrom(addr, cfg.Subnet.Bits()),
 			Gateway:       cfg.Gateway,
@@ -140,7 +150,10 @@ func (m *Manager) reserve(req AttachRequest, netNS uint64) (
 		explain.Step(m.log, explain.Networking,
 			"the first free address, recorded under a file lock",
 			"allocate %s in network %q", ep.Address, cfg.Name)
-		return m.store.writeState(cfg.Name, st)
+		if err := m.store.writeState(cfg.Name, st); err != nil {
+			return errors.Join(err, leases.release(addr, req.ContainerID))
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("attach container %q to network %q: %w",
@@ -360,13 +373,16 @@ func (m *Manager) release(network, containerID, hostVeth string) error {
 	})
 }
 
-// drop stops an endpoint's forwarders, deletes its veth pair and takes it
-// out of st, and its block out of its hosts file. A live container's veth
-// goes before its address is free: a new container must not get an address
-// that an interface on the bridge still answers for. A dead container's
-// pair may outlive the record by some tens of milliseconds, while the
-// kernel tears its namespace down; the IPAM hands out a freed address only
-// after all the others of the subnet, so no one gets it meanwhile.
+// drop stops an endpoint's forwarders, deletes its veth pair, releases its
+// lease, and takes it out of st, and its block out of its hosts file. A
+// live container's veth goes before its address is free: a new container
+// must not get an address that an interface on the bridge still answers
+// for. A dead container's pair may outlive the record by some tens of
+// milliseconds, while the kernel tears its namespace down; this store's
+// IPAM hands out a freed address only after all the others of the subnet,
+// so no one here gets it meanwhile. Another store's search starts
+// elsewhere and might; the address then comes with the same MAC address
+// (macOf), which keeps peers' ARP caches right.
 //
 // Precondition: the caller holds the network's lock, and saves st.
 func (m *Manager) drop(cfg *Config, st *state, ep *Endpoint) error {
@@ -375,13 +391,16 @@ func (m *Manager) drop(cfg *Config, st *state, ep *Endpoint) error {
 	// Deleting a veth waits for the kernel to let go of it (RCU grace
 	// periods, 20-40 ms), which the kernel does anyway, in the background,
 	// for a namespace whose last process is gone. Only a live one needs it.
-	if namespaceAlive(ep) {
+	if namespaceAlive(ep.Pid, ep.NetNS) {
 		if err := m.deleteVeth(ep.HostVeth); err != nil {
 			return err
 		}
 	} else {
 		m.log.Debug("container's network namespace is gone: the kernel deletes its veth",
 			"host_veth", ep.HostVeth, "pid", ep.Pid)
+	}
+	if err := m.leasesOn(cfg).release(ep.IP(), ep.ContainerID); err != nil {
+		return err
 	}
 	delete(st.Endpoints, ep.ContainerID)
 	writeHostsBlock(m.log, ep.HostsFile, cfg.Name, "")
@@ -449,20 +468,29 @@ func (m *Manager) Reconcile(alive func(containerID string) bool) error {
 	return errors.Join(errs...)
 }
 
-// sweep deletes the veths on a network's bridge that no endpoint records.
+// sweep deletes the veths on a network's bridge that no endpoint records,
+// in this store or, through the bridge's leases, in another.
 func (m *Manager) sweep(network string) error {
 	return m.view(network, func(cfg *Config, st *state) error {
 		br, err := m.host.LinkByName(cfg.Bridge)
 		if err != nil {
 			return nil // no bridge, no ports
 		}
-		recorded := map[string]bool{}
-		for _, ep := range st.Endpoints {
-			recorded[ep.HostVeth] = true
-		}
 		links, err := m.host.LinkList()
 		if err != nil {
 			return fmt.Errorf("list interfaces: %w", err)
+		}
+
+		// The leases are read after the links are listed: a lease is
+		// written before its veth is made, and removed once the veth is
+		// deleted or its namespace gone, so every veth listed of a live
+		// container of another store is in them.
+		recorded, err := m.leasesOn(cfg).veths()
+		if err != nil {
+			return err
+		}
+		for _, ep := range st.Endpoints {
+			recorded[ep.HostVeth] = true
 		}
 		var errs []error
 		for _, l := range links {

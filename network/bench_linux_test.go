@@ -13,7 +13,8 @@ import (
 // do for every container but the first.
 func BenchmarkAttachDetach(b *testing.B) {
 	isolate(b)
-	m, err := Open(b.TempDir(), Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	opts := Options{LeaseDir: b.TempDir()}
+	m, err := Open(b.TempDir(), opts, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatal(err)
 	}

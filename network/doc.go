@@ -63,6 +63,24 @@
 // first /24 of 172.30.0.0/16 that overlaps no other network and no route
 // of the host, or a subnet of their own.
 //
+// That record is one store's (--root), but the bridge is not: it belongs
+// to the network namespace, where every store's default network is
+// skiff0. So an address in use on a bridge also has a lease, shared by all
+// the stores of the host: a file named after the address, in a directory
+// per bridge ([DefaultLeaseDir], configurable: [Options]):
+//
+//	/run/skiff/leases/4026531840-skiff0/172.29.0.2
+//
+// The number is the inode of the namespace the bridge is in, as in
+// `readlink /proc/self/ns/net` ("net:[4026531840]"). The lease names its
+// holder: the container, the process and inode of its network namespace,
+// and its veth. The IPAM skips an address leased to a container whose
+// namespace lives; a lease whose holder's namespace is gone (its store
+// crashed, or was deleted) is stale and taken over. A lease is written
+// before its endpoint is recorded and removed as it is released, every
+// change under flock(2) on the bridge's directory, which goes with its
+// last lease. /run is a tmpfs: leases vanish at reboot, as bridges do.
+//
 // # Routes
 //
 // Giving eth0 an address adds a route to the subnet through it; Attach
@@ -162,7 +180,8 @@
 // files. It can run any number of times. A watcher killed with SIGKILL
 // cannot detach: its forwarders die with it, the rest waits for
 // [Manager.Reconcile], which releases the endpoints of containers that
-// are gone and deletes veths on skiff's bridges that no endpoint records.
+// are gone and deletes veths on skiff's bridges that no endpoint records,
+// of this store or, through their leases, of another.
 //
 // # Threads and namespaces in Go
 //
@@ -209,11 +228,6 @@
 //   - The default bridge and its NAT table stay when unused, as docker0
 //     does: `ip link del skiff0; nft delete table ip skiff-bridge` removes
 //     them.
-//   - Each store (--root) keeps its own record of the default network,
-//     but the bridge skiff0 is the host's: containers of two stores running
-//     at once can be given the same address on it. Docker has one daemon,
-//     so one record, per host. Use one store, or stop one store's
-//     containers before running another's.
 //   - A container whose namespace outlives its first process (--pid host,
 //     a process that escaped) keeps its veth after Detach until the next
 //     Reconcile.

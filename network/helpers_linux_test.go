@@ -138,11 +138,15 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// openManager opens a Manager on a fresh store in the test's namespace.
+// openManager opens a Manager on a fresh store in the test's namespace,
+// with its leases in a directory of the test's unless opts names one.
 //
 // Precondition: isolate ran, on this goroutine.
 func openManager(t testing.TB, opts Options) *Manager {
 	t.Helper()
+	if opts.LeaseDir == "" {
+		opts.LeaseDir = t.TempDir()
+	}
 	m, err := Open(t.TempDir(), opts, testLogger(t))
 	if err != nil {
 		t.Fatalf("Open() error = %v", err)

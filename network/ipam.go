@@ -29,9 +29,14 @@ func (st *state) sorted() []*Endpoint {
 // wraps around, so a released address is reused as late as possible: a
 // peer's ARP cache may still map it to the old container's MAC address.
 //
+// Each address free in st is offered to take, which leases it on the
+// network's bridge for all stores (see leases.take) and returns true, or
+// returns false when a container of another store has it there.
+//
 // Precondition: the caller holds the network's lock and records the
 // address in st before releasing it.
-func (st *state) allocate(cfg *Config) (netip.Addr, error) {
+func (st *state) allocate(cfg *Config, take func(netip.Addr) (bool, error)) (
+	netip.Addr, error) {
 	used := map[netip.Addr]bool{cfg.Gateway: true}
 	for _, ep := range st.Endpoints {
 		used[ep.IP()] = true
@@ -44,8 +49,14 @@ func (st *state) allocate(cfg *Config) (netip.Addr, error) {
 	}
 	for range addressCount(cfg.Subnet) {
 		if !used[addr] {
-			st.Last = addr
-			return addr, nil
+			ok, err := take(addr)
+			if err != nil {
+				return netip.Addr{}, err
+			}
+			if ok {
+				st.Last = addr
+				return addr, nil
+			}
 		}
 		if addr = addr.Next(); addr == last.Next() {
 			addr = first

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 )
@@ -42,16 +44,24 @@ func checkDistinct(t *testing.T, addrs []netip.Addr, n int, subnet string) {
 	}
 }
 
+// newLeases returns leases in a directory of the test's.
+func newLeases(t *testing.T) leases {
+	return leases{dir: filepath.Join(t.TempDir(), "1-br0"), log: testLogger(t)}
+}
+
 func TestIPAMParallelGoroutines(t *testing.T) {
 	const subnet = "10.10.0.0/24"
-	s := newIPAMStore(t, subnet)
+	s, l := newIPAMStore(t, subnet), newLeases(t)
+	allocate := func(id string) (netip.Addr, error) {
+		return allocateOne(s, l, "test", id, os.Getpid())
+	}
 
 	var mu sync.Mutex
 	var addrs []netip.Addr
 	var wg sync.WaitGroup
 	for i := range 250 {
 		wg.Go(func() {
-			a, err := allocateOne(s, "test", fmt.Sprintf("c%d", i))
+			a, err := allocate(fmt.Sprintf("c%d", i))
 			if err != nil {
 				t.Errorf("allocate #%d: %v", i, err)
 				return
@@ -67,46 +77,81 @@ func TestIPAMParallelGoroutines(t *testing.T) {
 	// A /24 has 253 addresses for containers: 256 less the network
 	// address, the gateway and the broadcast address.
 	for i := range 3 {
-		if _, err := allocateOne(s, "test", fmt.Sprintf("extra%d", i)); err != nil {
+		if _, err := allocate(fmt.Sprintf("extra%d", i)); err != nil {
 			t.Errorf("allocate extra #%d: %v", i, err)
 		}
 	}
-	if a, err := allocateOne(s, "test", "one-too-many"); !errors.Is(err, ErrNoAddresses) {
+	if a, err := allocate("one-too-many"); !errors.Is(err, ErrNoAddresses) {
 		t.Errorf("allocate on a full /24 = %v, %v, want ErrNoAddresses", a, err)
 	}
 }
 
 func TestIPAMParallelProcesses(t *testing.T) {
 	const subnet = "10.10.0.0/24"
-	s := newIPAMStore(t, subnet)
+	s, l := newIPAMStore(t, subnet), newLeases(t)
 
 	// Five processes, 50 addresses each, at the same time.
-	type result struct {
-		out string
-		err error
-	}
-	results := make(chan result, 5)
-	for range 5 {
-		go func() {
-			cmd := helperCommand("allocate", "SKIFF_ROOT="+s.dir, "SKIFF_NETWORK=test",
-				"SKIFF_COUNT=50")
-			out, err := cmd.Output()
-			results <- result{string(out), err}
-		}()
-	}
-	var addrs []netip.Addr
-	for range 5 {
-		r := <-results
-		if r.err != nil {
-			t.Fatalf("helper process: %v", r.err)
-		}
-		for _, l := range lines(r.out) {
-			addrs = append(addrs, netip.MustParseAddr(l))
-		}
-	}
+	addrs := allocateInHelpers(t, l, s, s, s, s, s)
 	checkDistinct(t, addrs, 250, subnet)
 	st, err := s.readState("test")
 	if err != nil || len(st.Endpoints) != 250 {
 		t.Errorf("state holds %d endpoints (%v), want 250", len(st.Endpoints), err)
 	}
+}
+
+// TestIPAMParallelStores allocates in five stores at once, each with its
+// own record of a network on the same bridge: the leases keep their
+// addresses apart.
+func TestIPAMParallelStores(t *testing.T) {
+	const subnet = "10.10.0.0/24"
+	var stores []store
+	for range 5 {
+		stores = append(stores, newIPAMStore(t, subnet))
+	}
+	l := newLeases(t)
+
+	// Five processes, one per store, 50 addresses each, at the same time.
+	addrs := allocateInHelpers(t, l, stores...)
+	checkDistinct(t, addrs, 250, subnet)
+	for i, s := range stores {
+		st, err := s.readState("test")
+		if err != nil || len(st.Endpoints) != 50 {
+			t.Errorf("state of store %d holds %d endpoints (%v), want 50", i,
+				len(st.Endpoints), err)
+		}
+	}
+	entries, err := os.ReadDir(l.dir)
+	if err != nil || len(entries) != 250 {
+		t.Errorf("lease directory holds %d files (%v), want 250", len(entries), err)
+	}
+}
+
+// allocateInHelpers runs a helper process per store, all at the same
+// time, each allocating 50 addresses leased in l, and returns them all.
+func allocateInHelpers(t *testing.T, l leases, stores ...store) []netip.Addr {
+	t.Helper()
+	type result struct {
+		out string
+		err error
+	}
+	results := make(chan result, len(stores))
+	for _, s := range stores {
+		go func() {
+			cmd := helperCommand("allocate", "SKIFF_ROOT="+s.dir, "SKIFF_NETWORK=test",
+				"SKIFF_COUNT=50", "SKIFF_LEASES="+l.dir)
+			out, err := cmd.Output()
+			results <- result{string(out), err}
+		}()
+	}
+	var addrs []netip.Addr
+	for range stores {
+		r := <-results
+		if r.err != nil {
+			t.Fatalf("helper process: %v", r.err)
+		}
+		for _, line := range lines(r.out) {
+			addrs = append(addrs, netip.MustParseAddr(line))
+		}
+	}
+	return addrs
 }

@@ -37,11 +37,14 @@ func testConfig(subnet string) *Config {
 	return &Config{Name: "test", Subnet: p, Gateway: p.Addr().Next()}
 }
 
+// free is the take function of allocate for a bridge no other store uses.
+func free(netip.Addr) (bool, error) { return true, nil }
+
 func TestAllocate(t *testing.T) {
 	cfg := testConfig("192.0.2.0/29") // hosts .1-.6, gateway .1
 	st := &state{Endpoints: map[string]*Endpoint{}}
 	take := func(id string) string {
-		addr, err := st.allocate(cfg)
+		addr, err := st.allocate(cfg, free)
 		if err != nil {
 			t.Fatalf("allocate() for %s error = %v", id, err)
 		}
@@ -57,7 +60,7 @@ func TestAllocate(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("first allocations mismatch (-want +got):\n%s", diff)
 	}
-	if addr, err := st.allocate(cfg); !errors.Is(err, ErrNoAddresses) {
+	if addr, err := st.allocate(cfg, free); !errors.Is(err, ErrNoAddresses) {
 		t.Fatalf("allocate() on a full subnet = %v, %v, want ErrNoAddresses", addr, err)
 	}
 
@@ -73,6 +76,43 @@ func TestAllocate(t *testing.T) {
 	}
 	if got := take("h"); got != "192.0.2.2" {
 		t.Errorf("allocate() then = %s, want 192.0.2.2 (wrapped)", got)
+	}
+}
+
+func TestAllocateSkipsAddressesLeasedElsewhere(t *testing.T) {
+	cfg := testConfig("192.0.2.0/29") // hosts .1-.6, gateway .1
+	st := &state{Endpoints: map[string]*Endpoint{
+		"a": {ContainerID: "a", Address: netip.MustParsePrefix("192.0.2.2/29")},
+	}}
+	// Another store's containers hold .3 and .4 on the bridge.
+	elsewhere := map[string]bool{"192.0.2.3": true, "192.0.2.4": true}
+	var asked []string
+	take := func(addr netip.Addr) (bool, error) {
+		asked = append(asked, addr.String())
+		return !elsewhere[addr.String()], nil
+	}
+
+	addr, err := st.allocate(cfg, take)
+	if err != nil || addr.String() != "192.0.2.5" {
+		t.Errorf("allocate() = %v, %v, want 192.0.2.5", addr, err)
+	}
+	// Never the gateway or the store's own addresses; .3 and .4 refused.
+	if want := []string{"192.0.2.3", "192.0.2.4", "192.0.2.5"}; !cmp.Equal(asked, want) {
+		t.Errorf("allocate() asked take for %v, want %v", asked, want)
+	}
+	if st.Last.String() != "192.0.2.5" {
+		t.Errorf("state.Last = %v, want 192.0.2.5", st.Last)
+	}
+
+	// All leased elsewhere: no address; a failing take: its error.
+	none := func(netip.Addr) (bool, error) { return false, nil }
+	if addr, err := st.allocate(cfg, none); !errors.Is(err, ErrNoAddresses) {
+		t.Errorf("allocate(all leased elsewhere) = %v, %v, want ErrNoAddresses", addr, err)
+	}
+	errDisk := errors.New("disk on fire")
+	broken := func(netip.Addr) (bool, error) { return false, errDisk }
+	if addr, err := st.allocate(cfg, broken); !errors.Is(err, errDisk) {
+		t.Errorf("allocate(failing take) = %v, %v, want %v", addr, err, errDisk)
 	}
 }
 

@@ -71,8 +71,8 @@ func attachUseDetach(t *testing.T, host *testNS, m *Manager, c *container) error
 
 func TestReconcileAfterCrash(t *testing.T) {
 	host := isolate(t)
-	root := t.TempDir()
-	m, err := Open(root, Options{}, testLogger(t))
+	root, leaseDir := t.TempDir(), t.TempDir()
+	m, err := Open(root, Options{LeaseDir: leaseDir}, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,9 +92,9 @@ func TestReconcileAfterCrash(t *testing.T) {
 
 	// The victim's watcher: another process, which attaches the container
 	// with a published port and is then killed, so it never detaches.
-	ep, kill := attachInHelper(t, host, root, AttachRequest{Network: "app", ContainerID: victim.id,
-		ContainerName: "victim", Pid: victim.pid, HostsFile: hostsOf(victim),
-		Ports: mustParsePorts(t, "127.0.0.1::80")})
+	ep, kill := attachInHelper(t, host, root, leaseDir, AttachRequest{Network: "app",
+		ContainerID: victim.id, ContainerName: "victim", Pid: victim.pid,
+		HostsFile: hostsOf(victim), Ports: mustParsePorts(t, "127.0.0.1::80")})
 	port := addrPort(netip.MustParseAddr("127.0.0.1"), ep.Ports[0].HostPort)
 	if got, err := roundTripTCP(t, host.ns, port, "before"); got != "before" {
 		t.Fatalf("published port before the crash = %q, %v, want the echo", got, err)
@@ -113,6 +113,10 @@ func TestReconcileAfterCrash(t *testing.T) {
 		t.Errorf("published port answers after its watcher died")
 	}
 	orphan := addOrphanVeth(t, host, mustInspect(t, m, "app").Bridge)
+	leases := m.leasesOn(&mustInspect(t, m, "app").Config)
+	if _, ok := readLease(t, leases, ep.IP()); !ok {
+		t.Fatalf("victim's lease of %s gone before Reconcile", ep.IP())
+	}
 
 	if err := m.Reconcile(func(id string) bool { return id != victim.id }); err != nil {
 		t.Fatalf("Reconcile() = %v", err)
@@ -132,6 +136,9 @@ func TestReconcileAfterCrash(t *testing.T) {
 	if strings.Contains(readFile(t, hostsOf(keep)), "victim") {
 		t.Errorf("keep's hosts file still names victim:\n%s", readFile(t, hostsOf(keep)))
 	}
+	if h, ok := readLease(t, leases, ep.IP()); ok {
+		t.Errorf("lease of %s after Reconcile = %+v, want none", ep.IP(), h)
+	}
 
 	detach(t, m, keep.id)
 	checkNothingLeft(t, host, m, keep, victim)
@@ -147,13 +154,15 @@ func mustInspect(t *testing.T, m *Manager, name string) *Network {
 }
 
 // attachInHelper attaches a container from a helper process started in
-// the test's namespace, and returns the endpoint it reports and a function
-// that kills the helper with SIGKILL.
-func attachInHelper(t *testing.T, host *testNS, root string, req AttachRequest) (
+// the test's namespace, on the store at root with its leases in leaseDir,
+// and returns the endpoint it reports and a function that kills the helper
+// with SIGKILL.
+func attachInHelper(t *testing.T, host *testNS, root, leaseDir string, req AttachRequest) (
 	*Endpoint, func()) {
 	t.Helper()
 	data, _ := json.Marshal(req)
-	cmd := helperCommand("attach", "SKIFF_ROOT="+root, "SKIFF_REQUEST="+string(data))
+	cmd := helperCommand("attach", "SKIFF_ROOT="+root, "SKIFF_LEASES="+leaseDir,
+		"SKIFF_REQUEST="+string(data))
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -214,7 +223,7 @@ func testOutboundNAT(t *testing.T, fw string) {
 	host := isolate(t)
 	var logs syncBuffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	m, err := Open(t.TempDir(), Options{Firewall: fw}, log)
+	m, err := Open(t.TempDir(), Options{Firewall: fw, LeaseDir: t.TempDir()}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

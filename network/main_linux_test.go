@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestMain lets the test binary double as a helper process for the tests
@@ -36,7 +38,8 @@ func helperAttach() {
 		fail(err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	m, err := Open(os.Getenv("SKIFF_ROOT"), Options{}, log)
+	opts := Options{LeaseDir: os.Getenv("SKIFF_LEASES")}
+	m, err := Open(os.Getenv("SKIFF_ROOT"), opts, log)
 	if err != nil {
 		fail(err)
 	}
@@ -49,13 +52,16 @@ func helperAttach() {
 }
 
 // helperAllocate allocates SKIFF_COUNT addresses on a network, as
-// containers helper-<i>-<n>, and prints them one a line.
+// containers helper-<i>-<n>, leased in SKIFF_LEASES, and prints them one a
+// line. The leases are held in the name of the parent, the test, which
+// lives on after this process: they stay live until the test ends.
 func helperAllocate() {
 	s := store{os.Getenv("SKIFF_ROOT")}
+	l := leases{dir: os.Getenv("SKIFF_LEASES"), log: slog.New(slog.DiscardHandler)}
 	count, _ := strconv.Atoi(os.Getenv("SKIFF_COUNT"))
 	for i := range count {
 		id := fmt.Sprintf("helper-%d-%d", os.Getpid(), i)
-		addr, err := allocateOne(s, os.Getenv("SKIFF_NETWORK"), id)
+		addr, err := allocateOne(s, l, os.Getenv("SKIFF_NETWORK"), id, os.Getppid())
 		if err != nil {
 			fail(err)
 		}
@@ -77,12 +83,17 @@ func helperCommand(mode string, env ...string) *exec.Cmd {
 	return cmd
 }
 
-// allocateOne takes an address for id under the network's lock, as
-// Attach's reserve step does.
-func allocateOne(s store, network, id string) (netip.Addr, error) {
+// allocateOne takes an address for id under the network's lock, leased
+// in l, as Attach's reserve step does. The lease's holder is id in the
+// network namespace of process pid.
+func allocateOne(s store, l leases, network, id string, pid int) (netip.Addr, error) {
+	h, err := holderOf(id, pid)
+	if err != nil {
+		return netip.Addr{}, err
+	}
 	var addr netip.Addr
-	err := s.view(network, func(cfg *Config, st *state) error {
-		a, err := st.allocate(cfg)
+	err = s.view(network, func(cfg *Config, st *state) error {
+		a, err := l.allocate(st, cfg, h)
 		if err != nil {
 			return err
 		}
@@ -92,6 +103,16 @@ func allocateOne(s store, network, id string) (netip.Addr, error) {
 		return s.writeState(network, st)
 	})
 	return addr, err
+}
+
+// holderOf returns the holder of a lease for container id whose network
+// namespace is that of process pid.
+func holderOf(id string, pid int) (holder, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(fmt.Sprintf("/proc/%d/ns/net", pid), &st); err != nil {
+		return holder{}, os.NewSyscallError("stat", err)
+	}
+	return holder{ContainerID: id, Pid: pid, NetNS: st.Ino}, nil
 }
 
 func lines(s string) []string { return strings.Fields(s) }

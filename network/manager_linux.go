@@ -1,6 +1,7 @@
 package network
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -33,6 +34,10 @@ type Manager struct {
 	host     *netlink.Handle
 	firewall firewall
 	noNAT    sync.Once
+	// leaseDir holds the leases of the addresses on the bridges of all
+	// namespaces; hostInode names the Manager's namespace among them.
+	leaseDir  string
+	hostInode uint64
 
 	mu sync.Mutex
 	// forwarders are the published ports served by this process, by
@@ -50,7 +55,12 @@ func Open(root string, opts Options, log *slog.Logger) (_ *Manager, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("open networks %q: %w", dir, err)
 	}
-	m := &Manager{store: store{dir}, log: log, forwarders: map[endpointKey][]io.Closer{}}
+	m := &Manager{
+		store:      store{dir},
+		log:        log,
+		leaseDir:   cmp.Or(opts.LeaseDir, DefaultLeaseDir),
+		forwarders: map[endpointKey][]io.Closer{},
+	}
 
 	// The namespace of this thread, the one every later call works in.
 	m.hostNS, err = netns.Get()
@@ -62,6 +72,9 @@ func Open(root string, opts Options, log *slog.Logger) (_ *Manager, err error) {
 			m.Close()
 		}
 	}()
+	if m.hostInode, err = nsInode(m.hostNS); err != nil {
+		return nil, fmt.Errorf("identify network namespace of thread: %w", err)
+	}
 	m.host, err = netlink.NewHandleAt(m.hostNS, unix.NETLINK_ROUTE)
 	if err != nil {
 		return nil, fmt.Errorf("open netlink socket: %w", err)
@@ -69,7 +82,8 @@ func Open(root string, opts Options, log *slog.Logger) (_ *Manager, err error) {
 	if m.firewall, err = newFirewall(opts.Firewall, m.hostNS, log); err != nil {
 		return nil, err
 	}
-	log.Debug("networks opened", "path", dir, "firewall", m.firewall.String())
+	log.Debug("networks opened", "path", dir, "firewall", m.firewall.String(),
+		"lease_dir", m.leaseDir)
 
 	if err := m.ensureDefault(opts.DefaultSubnet); err != nil {
 		return nil, err

@@ -161,7 +161,15 @@ type Options struct {
 	// Firewall picks the tool that installs the outbound NAT rules: "nft",
 	// "iptables", "none", or "" to take the first found in $PATH.
 	Firewall string
+	// LeaseDir is where the addresses in use on each bridge are leased,
+	// for all stores of the host; empty means [DefaultLeaseDir].
+	LeaseDir string
 }
+
+// DefaultLeaseDir holds the leases of the addresses in use on skiff's
+// bridges, shared by every store. It is on a tmpfs: the leases go at
+// reboot, as the bridges do.
+const DefaultLeaseDir = "/run/skiff/leases"
 
 // validName matches network names: as container names in Docker.
 var validName = lazyRegexp(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$`)

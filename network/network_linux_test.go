@@ -75,6 +75,43 @@ func TestAttachDefaultNetwork(t *testing.T) {
 	t.Run("nothing left", func(t *testing.T) { checkNothingLeft(t, host, m, a, b) })
 }
 
+// TestTwoStoresShareBridge attaches containers of two stores, each with
+// its own record of the default network, to the one bridge skiff0 of the
+// namespace: they must get different addresses on it, and neither store
+// may take the other's veths for orphans.
+func TestTwoStoresShareBridge(t *testing.T) {
+	host := isolate(t)
+	leaseDir := t.TempDir()
+	m1 := openManager(t, Options{LeaseDir: leaseDir})
+	m2 := openManager(t, Options{LeaseDir: leaseDir})
+	a, b := startContainer(t, "aaaa"), startContainer(t, "bbbb")
+
+	epA := attach(t, m1, AttachRequest{ContainerID: a.id, ContainerName: "a", Pid: a.pid})
+	epB := attach(t, m2, AttachRequest{ContainerID: b.id, ContainerName: "b", Pid: b.pid})
+	if epA.Address.String() != "172.29.0.2/16" || epB.Address.String() != "172.29.0.3/16" {
+		t.Errorf("Attach() in two stores = %s, %s, want 172.29.0.2/16, 172.29.0.3/16",
+			epA.Address, epB.Address)
+	}
+	t.Run("container to container", func(t *testing.T) {
+		echoTCP(t, a.ns(t), ":7000")
+		got, err := roundTripTCP(t, b.ns(t), addrPort(epA.IP(), 7000), "hello from b")
+		if err != nil || got != "hello from b" {
+			t.Errorf("b -> a:7000 = %q, %v, want the echo", got, err)
+		}
+	})
+
+	// b's veth is on m1's bridge, but not in m1's record: in m2's lease.
+	if err := m1.Reconcile(func(string) bool { return true }); err != nil {
+		t.Fatalf("Reconcile() = %v", err)
+	}
+	checkHostVeth(t, host, epB.HostVeth, DefaultBridge)
+
+	detach(t, m1, a.id)
+	detach(t, m2, b.id)
+	checkNothingLeft(t, host, m1, a, b)
+	checkNothingLeft(t, host, m2)
+}
+
 // checkBridge checks that the bridge is up with the gateway address.
 func checkBridge(t *testing.T, host *testNS, name, addr string) {
 	h := host.handle(t)
@@ -150,7 +187,7 @@ func checkContainer(t *testing.T, c *container, ep *Endpoint) {
 
 // checkNothingLeft checks that the test's namespace has no interface but
 // lo and skiff's bridges, the containers none but lo, the store no
-// endpoint, and this process no forwarder.
+// endpoint, the leases no address, and this process no forwarder.
 func checkNothingLeft(t *testing.T, host *testNS, m *Manager, cs ...*container) {
 	t.Helper()
 	for _, name := range links(t, host.handle(t)) {
@@ -176,6 +213,9 @@ func checkNothingLeft(t *testing.T, host *testNS, m *Manager, cs ...*container) 
 		if len(n.Endpoints) != 0 {
 			t.Errorf("network %s endpoints = %v, want none", cfg.Name, n.Endpoints)
 		}
+	}
+	if leases, err := os.ReadDir(m.leaseDir); err != nil || len(leases) != 0 {
+		t.Errorf("lease directory holds %v (%v), want nothing", leases, err)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -475,9 +515,11 @@ func TestCreateRemove(t *testing.T) {
 
 func TestDefaultSubnetOption(t *testing.T) {
 	host := isolate(t)
-	root := t.TempDir()
-	subnet := netip.MustParsePrefix("10.200.0.0/24")
-	m, err := Open(root, Options{DefaultSubnet: subnet}, testLogger(t))
+	root, leaseDir := t.TempDir(), t.TempDir()
+	opts := func(subnet string) Options {
+		return Options{DefaultSubnet: netip.MustParsePrefix(subnet), LeaseDir: leaseDir}
+	}
+	m, err := Open(root, opts("10.200.0.0/24"), testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -491,13 +533,12 @@ func TestDefaultSubnetOption(t *testing.T) {
 
 	// Another subnet while in use: refused. Once unused: the bridge is
 	// rebuilt with the new gateway on the next Attach.
-	other := netip.MustParsePrefix("10.201.0.0/24")
-	_, err = Open(root, Options{DefaultSubnet: other}, testLogger(t))
+	_, err = Open(root, opts("10.201.0.0/24"), testLogger(t))
 	if !errors.Is(err, ErrInUse) {
 		t.Errorf("Open(other subnet, in use) = %v, want ErrInUse", err)
 	}
 	detach(t, m, c.id)
-	m2, err := Open(root, Options{DefaultSubnet: other}, testLogger(t))
+	m2, err := Open(root, opts("10.201.0.0/24"), testLogger(t))
 	if err != nil {
 		t.Fatalf("Open(other subnet, unused) = %v", err)
 	}
@@ -513,8 +554,7 @@ func TestDefaultSubnetOption(t *testing.T) {
 	if _, err := m2.Create("x", netip.MustParsePrefix("10.202.0.0/24")); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Open(root, Options{DefaultSubnet: netip.MustParsePrefix("10.202.0.0/16")},
-		testLogger(t))
+	_, err = Open(root, opts("10.202.0.0/16"), testLogger(t))
 	if !errors.Is(err, ErrOverlap) {
 		t.Errorf("Open(subnet of another network) = %v, want ErrOverlap", err)
 	}

@@ -43,15 +43,21 @@ func (s store) lock(name string) (unlock func(), err error) {
 	return unlock, err
 }
 
-// flock opens (creating it if needed) and locks a lock file. A remover
-// unlinks the file while holding the lock, so once locked the file must
-// still be the one at path: a waiter that got the lock on an unlinked file
-// reports it gone.
+// flock opens (creating it if needed) and locks a lock file.
 func flock(path string) (unlock func(), err error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return nil, err
 	}
+	return lockOpen(f)
+}
+
+// lockOpen locks an open file, or directory, with flock(2); it closes f
+// if that fails. A remover unlinks the file while holding the lock, so
+// once locked the file must still be the one at its path: a waiter that
+// got the lock on an unlinked file reports it gone.
+func lockOpen(f *os.File) (unlock func(), err error) {
+	path := f.Name()
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
 		f.Close()
 		return nil, &os.PathError{Op: "flock", Path: path, Err: err}
