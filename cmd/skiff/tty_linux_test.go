@@ -84,17 +84,7 @@ func TestRunInteractiveTerminal(t *testing.T) {
 	// signal has made its way).
 	out.send(t, master, "stty size\r")
 	out.expect(t, `40 100\r\n`)
-	setWinsize(t, slave, 50, 120)
-	for i := 0; ; i++ {
-		out.send(t, master, "stty size\r")
-		if out.expect(t, `(\d+ \d+)\r\n`) == "50 120" {
-			break
-		}
-		if i == 50 {
-			t.Fatalf("container terminal size did not follow ours\n%s", out)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	out.resizeAndWait(t, master, slave, 50, 120)
 
 	// Ctrl-C is a byte (0x03) in raw mode; the container's terminal turns
 	// it into SIGINT for its foreground process: sleep, not the shell.
@@ -299,6 +289,25 @@ func (s *screen) send(t *testing.T, master *os.File, keys string) {
 	}
 }
 
+// resizeAndWait gives our terminal a new size and asks the shell in the
+// container for its terminal's size until it is the same: SIGWINCH takes
+// its time to reach skiff, which then resizes the container's terminal.
+func (s *screen) resizeAndWait(t *testing.T, master, slave *os.File, rows, cols uint16) {
+	t.Helper()
+	setWinsize(t, slave, rows, cols)
+	want := fmt.Sprintf("%d %d", rows, cols)
+	for i := 0; ; i++ {
+		s.send(t, master, "stty size\r")
+		if s.expect(t, `(\d+ \d+)\r\n`) == want {
+			return
+		}
+		if i == 50 {
+			t.Fatalf("the container's terminal size did not follow ours to %s\n%s", want, s)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 func (s *screen) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -398,17 +407,7 @@ func TestExecInteractiveTerminal(t *testing.T) {
 	out.expect(t, `/ # `)
 	out.send(t, master, "stty size\r")
 	out.expect(t, `30 90\r\n`)
-	setWinsize(t, slave, 45, 110)
-	for i := 0; ; i++ {
-		out.send(t, master, "stty size\r")
-		if out.expect(t, `(\d+ \d+)\r\n`) == "45 110" {
-			break
-		}
-		if i == 50 {
-			t.Fatalf("exec terminal size did not follow ours\n%s", out)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	out.resizeAndWait(t, master, slave, 45, 110)
 
 	out.send(t, master, "exit 3\r")
 	select {
