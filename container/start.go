@@ -184,11 +184,17 @@ func (p *Process) Wait() (State, error) {
 		st.OOMKilled = true
 	}
 	p.s.log.Info("container exited", "container_id", p.c.ID, "exit_code", st.ExitCode)
-	err = errors.Join(waitErr, p.release(), p.s.saveState(p.c))
+	err = errors.Join(waitErr, p.release())
+	// With --rm the record goes with the bundle: it is written only if the
+	// bundle stays, so that the exit code is not lost.
 	if p.c.Options.AutoRemove {
-		err = errors.Join(err, p.s.removeBundle(p.c))
+		rmErr := p.s.removeBundle(p.c)
+		if rmErr == nil {
+			return *st, err
+		}
+		err = errors.Join(err, rmErr)
 	}
-	return *st, err
+	return *st, errors.Join(err, p.s.saveState(p.c))
 }
 
 // release undoes what a running container holds: its cgroup and its
