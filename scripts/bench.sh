@@ -32,6 +32,8 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 export PATH=/usr/local/go/bin:$PATH
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
 
 RUNS=${RUNS:-5}
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/skiff-bench
@@ -71,7 +73,7 @@ trap cleanup EXIT
 mkdir -p "$CACHE"
 
 echo "Building skiff."
-go build -o "$WORK/skiff" ./cmd/skiff
+build_skiff "$WORK/skiff"
 
 # The layer is made once and kept: the same seed gives the same bytes.
 layer=$CACHE/layer-$LAYER_SEED-$LAYER_SIZE.tar.gz

@@ -19,6 +19,8 @@ set -Eeuo pipefail
 
 cd "$(dirname "$0")/.."
 export PATH=/usr/local/go/bin:$PATH
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
 
 current=""
 trap 'echo >&2; echo "demo.sh: stopped, this step failed: $current" >&2' ERR
@@ -41,7 +43,7 @@ if ! command -v go >/dev/null; then
 fi
 
 step "Building skiff into bin/skiff." \
-	go build -o bin/skiff ./cmd/skiff
+	build_skiff bin/skiff
 step "Making the busybox:latest image from Debian's busybox-static package." \
 	env SKIFF=bin/skiff scripts/mkbusybox.sh
 step "Listing the images in the store." \

@@ -262,7 +262,7 @@ skiff=$PREFIX/bin/skiff
 step "Building skiff and installing it as $skiff."
 # -trimpath and no VCS stamp: the same source gives the same binary, so an
 # unchanged checkout leaves the installed file as it is.
-go build -trimpath -buildvcs=false -o "$work/skiff" ./cmd/skiff
+build_skiff "$work/skiff" -trimpath -buildvcs=false
 if cmp -s "$work/skiff" "$skiff"; then
 	echo "$skiff is up to date."
 else
