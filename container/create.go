@@ -75,13 +75,6 @@ func (s *Store) Create(img *image.Image, imageRef string, opts CreateOptions) (*
 	if err := s.newContainer(c, opts.Name); err != nil {
 		return nil, err
 	}
-	if o.Hostname == "" {
-		// Docker's default hostname is the short ID; it is known only now.
-		o.Hostname = c.ShortID()
-		if err := s.rewriteRecord(c); err != nil {
-			return nil, err
-		}
-	}
 	return c, nil
 }
 

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -99,10 +98,24 @@ func (s *Store) lock(id string) (func(), error) {
 	return func() { f.Close() }, nil
 }
 
-var nameRE = regexp.MustCompile(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+// validName reports whether name may name a container: a letter or digit,
+// then letters, digits, "_", "." and "-", after an optional "/" (Docker
+// shows names with one).
+func validName(name string) bool {
+	name = strings.TrimPrefix(name, "/")
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		alnum := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+		if !alnum && (i == 0 || c != '_' && c != '.' && c != '-') {
+			return false
+		}
+	}
+	return name != ""
+}
 
 // newContainer writes the record of a new container under a fresh ID,
-// with a unique name (generated when name is "").
+// with a unique name (generated when name is "") and, unless one was
+// given, the short ID as its hostname.
 func (s *Store) newContainer(c *Container, name string) error {
 	unlock, err := s.lock("")
 	if err != nil {
@@ -124,7 +137,7 @@ func (s *Store) newContainer(c *Container, name string) error {
 	switch {
 	case name == "":
 		name = generateName(func(n string) bool { return owner(n) != nil })
-	case !nameRE.MatchString(name):
+	case !validName(name):
 		return fmt.Errorf("invalid container name %q, only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name)
 	case owner(strings.TrimPrefix(name, "/")) != nil:
 		return fmt.Errorf("%w: the container name %q is already in use by container %q; "+
@@ -138,6 +151,10 @@ func (s *Store) newContainer(c *Container, name string) error {
 		return err
 	}
 	c.ID = hex.EncodeToString(b[:])
+	if c.Options.Hostname == "" {
+		// Docker's default hostname is the short ID, known only now.
+		c.Options.Hostname = c.ShortID()
+	}
 	c.Created = time.Now().UTC()
 	c.State = State{Status: Created}
 

@@ -43,7 +43,6 @@ import (
 	"io"
 	"os"
 	"path"
-	"regexp"
 	"strings"
 
 	"github.com/opencontainers/go-digest"
@@ -350,17 +349,20 @@ func blobEntry(d digest.Digest) string {
 	return path.Join("blobs", d.Algorithm().String(), d.Encoded())
 }
 
-// digestNameRE matches the entry names that carry a sha256 digest: the
-// blobs/sha256/<hex> of an OCI layout and of Docker 25, and the <hex>.json
-// configs of older Docker archives and of skopeo.
-var digestNameRE = regexp.MustCompile(`^(?:blobs/sha256/([0-9a-f]{64})|([0-9a-f]{64})\.json)$`)
-
 // digestFromName returns the digest that an entry name promises for its
-// content, or "" when the name promises none.
+// content, or "" when the name promises none. Two kinds of names carry a
+// sha256 digest: blobs/sha256/<hex> in an OCI layout and in Docker 25's
+// archives, and <hex>.json, the config of older Docker archives and of
+// skopeo's.
 func digestFromName(name string) digest.Digest {
-	m := digestNameRE.FindStringSubmatch(name)
-	if m == nil {
+	hex, ok := strings.CutPrefix(name, "blobs/sha256/")
+	if !ok {
+		if hex, ok = strings.CutSuffix(name, ".json"); !ok {
+			return ""
+		}
+	}
+	if len(hex) != 64 || strings.Trim(hex, "0123456789abcdef") != "" {
 		return ""
 	}
-	return digest.NewDigestFromEncoded(digest.SHA256, m[1]+m[2])
+	return digest.NewDigestFromEncoded(digest.SHA256, hex)
 }
