@@ -15,7 +15,9 @@ import (
 // cgroup v2 has no device files. A group's device rules are a program in
 // the kernel's eBPF instruction set, attached to the group's directory.
 // The kernel runs it at each mknod(2) and open(2) of a device node by a
-// process of the group, or of a group below, with register r1 pointing to
+// process of the group, or of any group below: skiff attaches it once to
+// the parent of the container groups, "skiff". It runs with register r1
+// pointing to
 //
 //	struct bpf_cgroup_dev_ctx {
 //		__u32 access_type; // BPF_DEVCG_ACC_* << 16 | BPF_DEVCG_DEV_*
@@ -324,7 +326,7 @@ func progLoad(prog []insn, verifierLog []byte) (int, error) {
 }
 
 // address pins the buffer b and returns its address.
-func address(pinner *runtime.Pinner, b []byte) uint64 {
+func address[T any](pinner *runtime.Pinner, b []T) uint64 {
 	pinner.Pin(&b[0])
 	return uint64(uintptr(unsafe.Pointer(&b[0])))
 }
@@ -339,16 +341,17 @@ type progAttachAttr struct {
 }
 
 // attachDeviceProgram attaches the loaded program progFD to the v2 group
-// directory dir with bpf(BPF_PROG_ATTACH), as the group's device program.
+// directory dir with bpf(BPF_PROG_ATTACH), as the device program of the
+// group and of every group below it.
 //
 // No flags: a group below cannot attach a program of its own that would
 // override this one (BPF_F_ALLOW_OVERRIDE), nor one that would run too
-// (BPF_F_ALLOW_MULTI). Attaching again to the same group, left behind by
-// an earlier run, replaces its program.
+// (BPF_F_ALLOW_MULTI). Attaching again to the same group replaces its
+// program.
 func attachDeviceProgram(dir string, progFD int) error {
-	group, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	group, err := openGroup(dir)
 	if err != nil {
-		return &os.PathError{Op: "open", Path: dir, Err: err}
+		return err
 	}
 	defer unix.Close(group)
 
@@ -362,6 +365,71 @@ func attachDeviceProgram(dir string, progFD int) error {
 		return &os.PathError{Op: "bpf(BPF_PROG_ATTACH)", Path: dir, Err: err}
 	}
 	return nil
+}
+
+// progQueryAttr is the member of union bpf_attr that bpf(2) reads for
+// BPF_PROG_QUERY, and writes its answers into. It runs to the last field
+// the kernel writes, revision, although skiff reads only progCount: the
+// kernel writes into the caller's memory at those offsets, and a shorter
+// struct would have newer kernels write past its end.
+type progQueryAttr struct {
+	targetFD    uint32 // the group's directory
+	attachType  uint32
+	queryFlags  uint32 // 0: the group's own programs, not inherited ones
+	attachFlags uint32 // out: the flags they were attached with
+	progIDs     uint64 // address of an array for the programs' IDs
+	progCount   uint32 // in: the array's length; out: the programs' count
+	_           uint32
+	// Out, and unused here: each program's attach flags, the programs'
+	// BPF links, and a count of the group's attach and detach changes.
+	progAttachFlags uint64
+	linkIDs         uint64
+	linkAttachFlags uint64
+	revision        uint64
+}
+
+// maxPrograms is the most programs of one attach type a group can hold,
+// the kernel's BPF_CGROUP_MAX_PROGS, reached only with BPF_F_ALLOW_MULTI.
+const maxPrograms = 64
+
+// attachedPrograms returns the IDs of the device programs attached to the
+// v2 group directory dir itself, with bpf(BPF_PROG_QUERY); the programs of
+// the groups above it, which run for its processes too, are not listed.
+// `bpftool cgroup show DIR` asks the same question.
+//
+// Like loading, querying needs root (CAP_NET_ADMIN).
+func attachedPrograms(dir string) ([]uint32, error) {
+	group, err := openGroup(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(group)
+
+	// The kernel writes the IDs into ids: pin it, as progLoad does.
+	ids := make([]uint32, maxPrograms)
+	var pinner runtime.Pinner
+	defer pinner.Unpin()
+	attr := progQueryAttr{
+		targetFD:   uint32(group),
+		attachType: unix.BPF_CGROUP_DEVICE,
+		progIDs:    address(&pinner, ids),
+		progCount:  uint32(len(ids)),
+	}
+	_, err = bpf(unix.BPF_PROG_QUERY, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	if err != nil {
+		return nil, &os.PathError{Op: "bpf(BPF_PROG_QUERY)", Path: dir, Err: err}
+	}
+	return ids[:attr.progCount], nil
+}
+
+// openGroup opens the v2 group directory dir, for bpf(2) to name the
+// group by the descriptor.
+func openGroup(dir string) (int, error) {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, &os.PathError{Op: "open", Path: dir, Err: err}
+	}
+	return fd, nil
 }
 
 // bpf calls bpf(2) with command cmd and attr, its member of union

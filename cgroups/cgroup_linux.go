@@ -78,7 +78,7 @@ func create(l layout, name string, r Resources, log *slog.Logger) (_ *Cgroup, er
 	if err := c.limit(r); err != nil {
 		return nil, fmt.Errorf("limit cgroup %q: %w", name, err)
 	}
-	if err := c.allowDevices(allowedDevices, l.attachDevices); err != nil {
+	if err := c.allowDevices(allowedDevices, l.programs); err != nil {
 		return nil, fmt.Errorf("allow devices in cgroup %q: %w", name, err)
 	}
 	return c, nil
@@ -274,7 +274,8 @@ func (c *Cgroup) Procs() ([]int, error) {
 }
 
 // Delete removes the group from every hierarchy; the parent ("skiff")
-// stays for other containers. A group must be empty to be removed, so
+// stays for other containers, with the device program they inherit from
+// it (see the package doc). A group must be empty to be removed, so
 // Delete retries while the last tasks finish exiting; stop or Kill them
 // first. A group already gone is not an error.
 func (c *Cgroup) Delete() error {

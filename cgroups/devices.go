@@ -69,6 +69,14 @@ func number(n int64) string {
 	return strconv.FormatInt(n, 10)
 }
 
-// attachFunc attaches the device program of rules to the v2 group
-// directory dir, and narrates it to log.
-type attachFunc func(log *slog.Logger, dir string, rules []deviceRule) error
+// programCalls are the bpf(2) calls that put the device program on a v2
+// group. Tests on fake hierarchies, plain directories that bpf(2) cannot
+// take, replace them; a nil field means the real call.
+type programCalls struct {
+	// query returns the IDs of the device programs attached to the v2
+	// group directory dir itself (not those of the groups above it).
+	query func(dir string) ([]uint32, error)
+	// attach loads the device program of rules, attaches it to the v2
+	// group directory dir, and narrates both steps to log.
+	attach func(log *slog.Logger, dir string, rules []deviceRule) error
+}

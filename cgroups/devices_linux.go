@@ -4,29 +4,89 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/explain"
 )
 
-// allowDevices lets the group's processes use only what rules allow: with
-// an eBPF program where the group has a v2 directory, which is where its
-// processes are born (pure v2 and hybrid hosts), and otherwise with the
-// files devices.deny and devices.allow of the v1 devices controller (pure
-// v1 hosts). attach attaches the program; nil means [attachDevices], the
-// real bpf(2) calls.
-func (c *Cgroup) allowDevices(rules []deviceRule, attach attachFunc) error {
+// allowDevices lets the group's processes use only what rules allow. Where
+// the group has a v2 directory, which is where its processes are born
+// (pure v2 and hybrid hosts), that is an eBPF program on the v2 group
+// above it, which the group inherits (see [programDir]); otherwise it is
+// the files devices.deny and devices.allow of the group's own v1 devices
+// group (pure v1 hosts). calls are the bpf(2) calls; a nil field means
+// the real one.
+//
+// The program must be in place before the container's process is born in
+// the group, so that the rules hold from its first instruction: Create
+// calls allowDevices as its last step, before it returns.
+func (c *Cgroup) allowDevices(rules []deviceRule, calls programCalls) error {
 	if d, ok := c.unified(); ok {
-		if attach == nil {
-			attach = attachDevices
-		}
-		return attach(c.log, d.path, rules)
+		// Limitation: one program for every container, on their parent;
+		// runc attaches one per container, whose rules --device changes.
+		return c.attachOnce(programDir(d.path, c.name), rules, calls)
 	}
 	if d, ok := c.where("devices"); ok && !d.v2 {
 		return c.allowDevicesV1(d.path, rules)
 	}
 	return nil
+}
+
+// programDir returns the v2 directory that holds the device program for
+// the group name, whose v2 directory is path: its parent, such as "skiff"
+// for "skiff/<id>". The kernel runs a group's device program for the
+// processes of every group below it too, so one program there serves
+// every container, and a group made later needs nothing of its own.
+//
+// A name of one element has no parent but the root of the hierarchy, and
+// a program there would hold for every process of the host: such a group
+// gets the program itself.
+func programDir(path, name string) string {
+	if !strings.Contains(name, "/") {
+		return path
+	}
+	return filepath.Dir(path)
+}
+
+// attachOnce makes sure the v2 group directory dir has a device program
+// of its own: it asks the kernel which are attached there, and loads and
+// attaches one only if there is none, which is once per parent group, not
+// once per container.
+func (c *Cgroup) attachOnce(dir string, rules []deviceRule, calls programCalls) error {
+	query, attach := calls.query, calls.attach
+	if query == nil {
+		query = attachedPrograms
+	}
+	if attach == nil {
+		attach = attachDevices
+	}
+
+	// Narrated every time, so that a start whose program is already in
+	// place shows why no program is loaded.
+	why := "v2: the device rules are one program on the parent group, which every " +
+		"container group below it inherits: is it there yet?"
+	if !strings.Contains(c.name, "/") {
+		why = "v2: a group with no parent below the root holds the device program " +
+			"itself: is it there yet?"
+	}
+	explain.Step(c.log, explain.Cgroups, why, "bpf(BPF_PROG_QUERY, %q, BPF_CGROUP_DEVICE)", dir)
+	ids, err := query(dir)
+	if err != nil {
+		return fmt.Errorf("query device programs: %w", err)
+	}
+	// Limitation: any device program there counts as skiff's, unread;
+	// runc always attaches its current rules, replacing the old program.
+	if len(ids) > 0 {
+		return nil
+	}
+
+	// Two skiffs starting containers at once may both find no program
+	// and both attach one. That is harmless: attaching with no flags
+	// replaces the program in one step, with an identical one, and the
+	// group is never without a program in between.
+	return attach(c.log, dir, rules)
 }
 
 // allowDevicesV1 writes rules to the v1 group directory path, one write
@@ -63,7 +123,8 @@ func attachDevices(log *slog.Logger, dir string, rules []deviceRule) error {
 	defer unix.Close(fd)
 
 	explain.Step(log, explain.Cgroups,
-		"v2: the group's processes may use the devices the program allows, no others",
+		"v2: the processes of this group and of every group below it may use "+
+			"the devices the program allows, no others",
 		"bpf(BPF_PROG_ATTACH, %q, BPF_CGROUP_DEVICE)", dir)
 	if err := attachDeviceProgram(dir, fd); err != nil {
 		return fmt.Errorf("attach device program: %w", err)

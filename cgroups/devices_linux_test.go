@@ -3,6 +3,10 @@ package cgroups
 import (
 	"errors"
 	"fmt"
+	"log/slog"
+	"path"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -112,8 +116,9 @@ func TestDeviceScriptWithoutRules(t *testing.T) {
 	ch.wait(t, 5*time.Second)
 }
 
-// A group left behind by an earlier run is reused: attaching the program
-// again replaces the one attached before.
+// A group left behind by an earlier run is reused: its parent still has
+// the program from the first Create, or, on a pure v1 host, the rules are
+// written again.
 func TestDeviceRulesReused(t *testing.T) {
 	l := requireHost(t)
 	c := newGroup(t, l, Resources{})
@@ -122,6 +127,108 @@ func TestDeviceRulesReused(t *testing.T) {
 		t.Fatalf("create(%q) again error: %v", c.Name(), err)
 	}
 	checkDevices(t, again, wantDevices)
+}
+
+// requireV2 is requireHost for the tests of the device program: it skips
+// unless the host has a cgroup2 hierarchy, where the program lives.
+func requireV2(t *testing.T) layout {
+	t.Helper()
+	l := requireHost(t)
+	if l.v2 == "" {
+		t.Skip("skipping: no cgroup2 hierarchy for a device program")
+	}
+	return l
+}
+
+// newSibling creates the group leaf next to c, below the same parent, and
+// kills and deletes it when the test ends. c's cleanup, registered before
+// and so run after, removes the parent.
+func newSibling(t *testing.T, l layout, c *Cgroup, leaf string, log *slog.Logger) *Cgroup {
+	t.Helper()
+	name := path.Join(path.Dir(c.Name()), leaf)
+	sib, err := create(l, name, Resources{}, log)
+	if err != nil {
+		t.Fatalf("create(%q) error: %v", name, err)
+	}
+	t.Cleanup(func() {
+		if err := errors.Join(sib.Kill(), sib.Delete()); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+	return sib
+}
+
+// checkPrograms fails the test unless the v2 group directory dir has want
+// device programs of its own, and returns their IDs.
+func checkPrograms(t *testing.T, dir string, want int) []uint32 {
+	t.Helper()
+	ids, err := attachedPrograms(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != want {
+		t.Errorf("attachedPrograms(%s) = %v, want %d programs", dir, ids, want)
+	}
+	return ids
+}
+
+// The program goes on the parent of the container groups, once: a second
+// Create below the same parent finds it there, and loads and attaches
+// none.
+func TestDeviceProgramAttachedOnce(t *testing.T) {
+	l := requireV2(t)
+	first := newGroup(t, l, Resources{})
+	parent := filepath.Dir(first.V2Path())
+	before := checkPrograms(t, parent, 1)
+	checkPrograms(t, first.V2Path(), 0)
+
+	log := &writeLog{root: l.v2}
+	second := newSibling(t, l, first, "c2", slog.New(log))
+	query := fmt.Sprintf("bpf(BPF_PROG_QUERY, %q, BPF_CGROUP_DEVICE)", path.Dir(first.Name()))
+	if diff := cmp.Diff([]string{query}, log.bpf); diff != "" {
+		t.Errorf("second create() bpf calls mismatch (-want +got):\n%s", diff)
+	}
+
+	after := checkPrograms(t, parent, 1)
+	checkPrograms(t, second.V2Path(), 0)
+	if !slices.Equal(before, after) {
+		t.Errorf("program of %s = %v after the second create, want %v still", parent, after, before)
+	}
+}
+
+// A container group made after its parent got the program inherits it,
+// and keeps it when the group that brought it there is deleted: the
+// program belongs to the parent, not to the first container's group.
+func TestDeviceRulesInherited(t *testing.T) {
+	l := requireV2(t)
+	first := newGroup(t, l, Resources{})
+	second := newSibling(t, l, first, "c2", testLog(t))
+	if err := first.Delete(); err != nil {
+		t.Fatal(err)
+	}
+	checkPrograms(t, filepath.Dir(second.V2Path()), 1)
+	checkDevices(t, second, wantDevices)
+}
+
+// A group named by one element has no parent but the root of the
+// hierarchy, where a program would hold for the whole host: it gets the
+// program itself.
+func TestDeviceRulesWithoutParent(t *testing.T) {
+	l := requireV2(t)
+	name := path.Dir(groupName(t))
+	c, err := create(l, name, Resources{}, testLog(t))
+	if err != nil {
+		t.Fatalf("create(%q) error: %v", name, err)
+	}
+	t.Cleanup(func() {
+		if err := errors.Join(c.Kill(), c.Delete()); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+
+	checkPrograms(t, c.V2Path(), 1)
+	checkPrograms(t, l.v2, 0)
+	checkDevices(t, c, wantDevices)
 }
 
 // The verifier's reason is in the error: here a read past the end of the

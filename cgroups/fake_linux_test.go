@@ -69,18 +69,45 @@ func fakeHost(t *testing.T, mounts []fakeMount, files map[string]string) (string
 	if err != nil {
 		t.Fatalf("readLayout() error: %v", err)
 	}
-	l.attachDevices = fakeAttach
+	progs := &fakePrograms{}
+	l.programs = programCalls{query: progs.query, attach: progs.attach}
 	return root, l
 }
 
-// fakeAttach stands for the bpf(2) calls that attach the device program,
-// which a plain directory cannot take: it narrates the attach as the real
-// one does, and checks that the rules compile.
-func fakeAttach(log *slog.Logger, dir string, rules []deviceRule) error {
+// fakePrograms stands for the kernel's record of the device programs
+// attached to groups, which a plain directory cannot take: the
+// directories attach was called for. It does not notice a directory
+// removed and made again, as the kernel would by dropping the program.
+type fakePrograms struct {
+	mu  sync.Mutex
+	has map[string]bool
+}
+
+// query stands for bpf(BPF_PROG_QUERY): one program ID if dir has a
+// program, none if not.
+func (f *fakePrograms) query(dir string) ([]uint32, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.has[dir] {
+		return []uint32{1}, nil
+	}
+	return nil, nil
+}
+
+// attach stands for the bpf(2) calls that load and attach the device
+// program: it checks that the rules compile, narrates the attach as the
+// real one does, and records it.
+func (f *fakePrograms) attach(log *slog.Logger, dir string, rules []deviceRule) error {
 	if len(deviceProgram(rules)) == 0 {
 		return errors.New("no device program")
 	}
 	explain.Step(log, explain.Cgroups, "fake", "bpf(BPF_PROG_ATTACH, %q, BPF_CGROUP_DEVICE)", dir)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.has == nil {
+		f.has = map[string]bool{}
+	}
+	f.has[dir] = true
 	return nil
 }
 
@@ -88,10 +115,12 @@ func fakeAttach(log *slog.Logger, dir string, rules []deviceRule) error {
 // package cgroups narrates (explain.Step: write("PATH", "VALUE")) as
 // "path=value", and the device programs it attaches (bpf(BPF_PROG_ATTACH,
 // "PATH", ...)) as "path=<device program>", with path relative to root.
+// It keeps every narrated bpf(2) call in bpf too, with root left out.
 type writeLog struct {
 	root   string
 	mu     sync.Mutex
 	writes []string
+	bpf    []string
 }
 
 var (
@@ -107,6 +136,11 @@ func (w *writeLog) WithAttrs([]slog.Attr) slog.Handler       { return w }
 func (w *writeLog) WithGroup(string) slog.Handler            { return w }
 
 func (w *writeLog) Handle(_ context.Context, r slog.Record) error {
+	if r.Level == explain.Level && strings.HasPrefix(r.Message, "bpf(") {
+		w.mu.Lock()
+		w.bpf = append(w.bpf, strings.ReplaceAll(r.Message, w.root+"/", ""))
+		w.mu.Unlock()
+	}
 	m := narratedWrite.FindStringSubmatch(r.Message)
 	if m == nil {
 		if m = narratedAttach.FindStringSubmatch(r.Message); m != nil {
@@ -229,7 +263,7 @@ func TestCreateWritesFake(t *testing.T) {
 				"cg/skiff/c1/memory.swap.max=0",
 				"cg/skiff/c1/cpu.max=50000 100000",
 				"cg/skiff/c1/pids.max=10",
-				"cg/skiff/c1=" + attached,
+				"cg/skiff=" + attached,
 			},
 		},
 		{
@@ -244,7 +278,7 @@ func TestCreateWritesFake(t *testing.T) {
 				"cg/skiff/c1/memory.max=33554432",
 				"cg/skiff/c1/cpu.max=50000 100000",
 				"cg/skiff/c1/pids.max=10",
-				"cg/skiff/c1=" + attached,
+				"cg/skiff=" + attached,
 			},
 		},
 		{
@@ -277,7 +311,7 @@ func TestCreateWritesFake(t *testing.T) {
 				"unified/cgroup.subtree_control": "",
 			}),
 			mode: Hybrid,
-			want: slices.Concat(v1Writes, []string{"unified/skiff/c1=" + attached}),
+			want: slices.Concat(v1Writes, []string{"unified/skiff=" + attached}),
 		},
 		{
 			name: "hybrid with memory on v2 (cgroup_no_v1=memory)",
@@ -304,7 +338,7 @@ func TestCreateWritesFake(t *testing.T) {
 				"cpu/skiff/c1/cpu.cfs_period_us=100000",
 				"cpu/skiff/c1/cpu.cfs_quota_us=50000",
 				"pids/skiff/c1/pids.max=10",
-				"unified/skiff/c1=" + attached,
+				"unified/skiff=" + attached,
 			},
 		},
 	}
@@ -473,21 +507,101 @@ func TestCreateWriteErrorIsPathError(t *testing.T) {
 	}
 }
 
-// A group whose device program cannot be attached is not left behind: a
-// container must not run without its device rules.
+// A group whose device program cannot be attached, or whose parent cannot
+// be asked for one, is not left behind: a container must not run without
+// its device rules.
 func TestCreateFailsWithoutDeviceProgram(t *testing.T) {
-	root, l := fakeHost(t, []fakeMount{{"unified", ""}}, map[string]string{
-		"unified/cgroup.controllers":     "",
-		"unified/cgroup.subtree_control": "",
-	})
 	refused := errors.New("refused")
-	l.attachDevices = func(*slog.Logger, string, []deviceRule) error { return refused }
-
-	if _, err := create(l, "skiff/c1", Resources{}, nil); !errors.Is(err, refused) {
-		t.Fatalf("create() error = %v, want %v", err, refused)
+	tests := []struct {
+		name  string
+		calls programCalls
+	}{
+		{"attach refused", programCalls{
+			attach: func(*slog.Logger, string, []deviceRule) error { return refused },
+		}},
+		{"query refused", programCalls{
+			query: func(string) ([]uint32, error) { return nil, refused },
+		}},
 	}
-	if _, err := os.Stat(filepath.Join(root, "unified/skiff")); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("after failed create, stat unified/skiff: %v, want not exist", err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root, l := fakeHost(t, []fakeMount{{"unified", ""}}, map[string]string{
+				"unified/cgroup.controllers":     "",
+				"unified/cgroup.subtree_control": "",
+			})
+			if tt.calls.query != nil {
+				l.programs.query = tt.calls.query
+			}
+			if tt.calls.attach != nil {
+				l.programs.attach = tt.calls.attach
+			}
+
+			if _, err := create(l, "skiff/c1", Resources{}, nil); !errors.Is(err, refused) {
+				t.Fatalf("create() error = %v, want %v", err, refused)
+			}
+			_, err := os.Stat(filepath.Join(root, "unified/skiff"))
+			if !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("after failed create, stat unified/skiff: %v, want not exist", err)
+			}
+		})
+	}
+}
+
+// The device program goes on the parent of the container groups, once:
+// each Create asks whether it is there, and only the first attaches it. A
+// group without a parent below the root gets a program of its own.
+func TestDeviceProgramOnceFake(t *testing.T) {
+	query := func(dir string) string {
+		return fmt.Sprintf("bpf(BPF_PROG_QUERY, %q, BPF_CGROUP_DEVICE)", dir)
+	}
+	attach := func(dir string) string {
+		return fmt.Sprintf("bpf(BPF_PROG_ATTACH, %q, BPF_CGROUP_DEVICE)", dir)
+	}
+	tests := []struct {
+		name  string
+		names []string
+		want  []string
+	}{
+		{
+			name:  "two containers below skiff",
+			names: []string{"skiff/c1", "skiff/c2"},
+			want:  []string{query("cg/skiff"), attach("cg/skiff"), query("cg/skiff")},
+		},
+		{
+			name:  "the immediate parent of a deeper name",
+			names: []string{"skiff/pod/c1", "skiff/pod/c2", "skiff/other/c3"},
+			want: []string{
+				query("cg/skiff/pod"), attach("cg/skiff/pod"),
+				query("cg/skiff/pod"),
+				query("cg/skiff/other"), attach("cg/skiff/other"),
+			},
+		},
+		{
+			name:  "names without a parent",
+			names: []string{"c1", "c2", "c1"},
+			want: []string{
+				query("cg/c1"), attach("cg/c1"),
+				query("cg/c2"), attach("cg/c2"),
+				query("cg/c1"),
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root, l := fakeHost(t, []fakeMount{{"cg", ""}}, map[string]string{
+				"cg/cgroup.controllers":     "",
+				"cg/cgroup.subtree_control": "",
+			})
+			log := &writeLog{root: root}
+			for _, name := range tt.names {
+				if _, err := create(l, name, Resources{}, slog.New(log)); err != nil {
+					t.Fatalf("create(%q) error: %v", name, err)
+				}
+			}
+			if diff := cmp.Diff(tt.want, log.bpf); diff != "" {
+				t.Errorf("create(%q) bpf calls mismatch (-want +got):\n%s", tt.names, diff)
+			}
+		})
 	}
 }
 

@@ -39,10 +39,10 @@ type layout struct {
 	// v2Controllers are the controllers enabled for skiff's groups in the
 	// v2 hierarchy: those of wantedV2 that are not bound to v1.
 	v2Controllers []string
-	// attachDevices, if set, replaces the bpf(2) calls that attach the
-	// device program to a group's v2 directory: tests on fake hierarchies,
-	// plain directories, set it.
-	attachDevices attachFunc
+	// programs, if its fields are set, replaces the bpf(2) calls that
+	// query and attach the device program of a v2 group: tests on fake
+	// hierarchies, plain directories, set it.
+	programs programCalls
 }
 
 // readLayout reads the cgroup mounts from the mountinfo file at path and,
@@ -150,10 +150,11 @@ func (l layout) dirs(name string) []dir {
 // dirsFor is dirs, trimmed to what a group with limits r needs. Where a
 // v2 hierarchy exists, it alone lists, freezes and kills the group, so a
 // v1 hierarchy is joined only for a limit that its controller enforces;
-// the device rules are the v2 group's program. Every v1 hierarchy joined
-// costs a migration, and the first migration of a process waits for an
-// RCU grace period (about 10 ms). Pure v1 hosts join every hierarchy, as
-// they have nothing else to list, kill or hold device rules with.
+// the device rules are a program the v2 group inherits from its parent.
+// Every v1 hierarchy joined costs a migration, and the first migration of
+// a process waits for an RCU grace period (about 10 ms). Pure v1 hosts
+// join every hierarchy, as they have nothing else to list, kill or hold
+// device rules with.
 func (l layout) dirsFor(name string, r Resources) []dir {
 	all := l.dirs(name)
 	if l.v2 == "" {
