@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/skiff-dev/skiff/cgroups"
 	"github.com/skiff-dev/skiff/image"
 	"github.com/skiff-dev/skiff/namespaces"
 )
@@ -419,6 +420,92 @@ func TestKilledMonitorIsReconciled(t *testing.T) {
 	if strings.Contains(string(mounts), f.s.bundle(c.ID)) {
 		t.Errorf("the dead container's rootfs is still mounted")
 	}
+}
+
+// A skiff killed half-way through Start (kill -9, or SIGPIPE on a closed
+// stderr) leaves the rootfs mounted, the cgroup made, perhaps the command
+// released, and the state still "created". The next command finds out,
+// kills what runs unwatched, records the container as exited and releases
+// everything; with --rm the container goes.
+func TestDeadStarterIsReconciled(t *testing.T) {
+	for _, autoRemove := range []bool{false, true} {
+		t.Run(fmt.Sprintf("rm=%v", autoRemove), func(t *testing.T) {
+			f := newFixture(t)
+			c := f.create(t, Options{AutoRemove: autoRemove}, "sleep", "30")
+			orphan := halfStart(t, f, c)
+
+			listed, err := f.s.List(true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if autoRemove && len(listed) != 0 {
+				t.Errorf("List(true) = %d containers, want none: --rm removed it", len(listed))
+			}
+			if err := waitProcessGone(orphan, 5*time.Second); err != nil {
+				t.Error(err)
+			}
+			if cg, err := cgroups.Open(cgroupName(c), nil); err == nil {
+				t.Errorf("cgroup %s is still there: %v", cgroupName(c), cg.Paths())
+			}
+			mounts, _ := os.ReadFile("/proc/self/mountinfo")
+			if strings.Contains(string(mounts), f.s.bundle(c.ID)) {
+				t.Errorf("the container's rootfs is still mounted")
+			}
+			got, err := f.s.Get(c.ID)
+			if autoRemove {
+				if err == nil {
+					t.Errorf("container with --rm is still there: %+v", got.State)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.State.Status != Exited || got.State.ExitCode != 255 {
+				t.Errorf("state = %+v, want exited 255", got.State)
+			}
+		})
+	}
+}
+
+// halfStart leaves c as a skiff killed in the middle of Start leaves it:
+// rootfs mounted, cgroup made, a process in the cgroup, state "created".
+// It returns that process's pid.
+func halfStart(t *testing.T, f *fixture, c *Container) int {
+	t.Helper()
+	if err := f.s.mountRootfs(c); err != nil {
+		t.Fatal(err)
+	}
+	cg, err := cgroups.Create(cgroupName(c), cgroups.Resources{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go cmd.Wait()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	if err := cg.Add(cmd.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	// load reads the record as it is; Get would reconcile it already.
+	if got, err := f.s.load(c.ID); err != nil || got.State.Status != Created {
+		t.Fatalf("half-started container: %v, %v; want created", got, err)
+	}
+	return cmd.Process.Pid
+}
+
+// waitProcessGone waits until pid has exited and been reaped.
+func waitProcessGone(pid int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("process %d still runs after %v", pid, timeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return nil
 }
 
 func TestRunOptions(t *testing.T) {

@@ -47,6 +47,10 @@ func (p *Process) Container() *Container { return p.c }
 // waits), put it into the cgroup, attach it to its network, release it,
 // record the state. On failure every step is undone.
 func (s *Store) Start(c *Container, stdio Stdio) (_ *Process, err error) {
+	// A skiff that died starting c earlier left its rootfs mounted.
+	if err := s.reconcile(c); err != nil {
+		return nil, err
+	}
 	unlock, err := s.lock(c.ID)
 	if err != nil {
 		return nil, err

@@ -116,13 +116,27 @@ func (s *Store) waitRecorded(c *Container) error {
 }
 
 // reconcile rereads a container's state and brings it in line with the
-// kernel's: a container recorded as running whose process and watcher are
-// both gone (the watcher was killed) is marked exited and its mounts and
-// cgroup are released. Every command that acts on a container calls it.
+// kernel's. Two kinds of skiff process may die and leave a container
+// behind: the watcher of a running one (see [Store.reconcileRunning]), and
+// the one that was starting it (see [Store.reconcileStarting]). Every
+// command that acts on a container calls reconcile.
 func (s *Store) reconcile(c *Container) error {
-	if err := s.reloadState(c); err != nil || c.State.Status != Running {
+	if err := s.reloadState(c); err != nil {
 		return err
 	}
+	switch c.State.Status {
+	case Running:
+		return s.reconcileRunning(c)
+	case Created:
+		return s.reconcileStarting(c)
+	}
+	return nil
+}
+
+// reconcileRunning handles a container recorded as running whose process
+// and watcher are both gone (the watcher was killed): it is marked exited
+// and its mounts and cgroup are released.
+func (s *Store) reconcileRunning(c *Container) error {
 	if alive(c.State.Pid, c.State.PidStart) ||
 		alive(c.State.MonitorPid, c.State.MonitorStart) {
 		return nil
@@ -137,11 +151,51 @@ func (s *Store) reconcile(c *Container) error {
 		return err
 	}
 	s.log.Warn("container's watcher died; cleaning up after it", "container_id", c.ID)
+	return s.cleanUpAfter(c, "the process watching the container died")
+}
+
+// reconcileStarting handles a container still recorded as created whose
+// root filesystem is mounted: a skiff began to start it and died before it
+// recorded it running (killed, or by SIGPIPE on a closed stderr). Start
+// holds the container's lock from the mount to the record, so once the
+// lock is ours, a created container with a mounted rootfs has no one
+// starting it any more. Its init may have been released already: whatever
+// runs in its cgroup is killed, since no one would ever reap or record it.
+func (s *Store) reconcileStarting(c *Container) error {
+	// The cheap test first, as `skiff ps` runs it on every created
+	// container: an overlay mounted on rootfs has a device of its own.
+	if !s.rootfsMounted(c) {
+		return nil
+	}
+	unlock, err := s.lock(c.ID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	err = s.reloadState(c)
+	if err != nil || c.State.Status != Created || !s.rootfsMounted(c) {
+		return err
+	}
+	s.log.Warn("the skiff starting the container died; cleaning up after it",
+		"container_id", c.ID)
+	if cg, err := cgroups.Open(cgroupName(c), s.log); err == nil {
+		if err := cg.Kill(); err != nil {
+			return err
+		}
+	}
+	return s.cleanUpAfter(c, "the process starting the container died")
+}
+
+// cleanUpAfter records c as exited for the reason why, after the skiff
+// process that should have recorded it died, and releases what the
+// container held: its cgroup, network, rootfs mount, and with --rm the
+// container itself.
+func (s *Store) cleanUpAfter(c *Container, why string) error {
 	st := &c.State
 	st.Status, st.FinishedAt = Exited, time.Now().UTC()
-	// The exit status went with the watcher: Docker reports 255 when a
+	// The exit status went with that process: Docker reports 255 when a
 	// container's exit code is unknown.
-	st.ExitCode, st.Error = 255, "the process watching the container died"
+	st.ExitCode, st.Error = 255, why
 	st.Pid, st.PidStart, st.MonitorPid, st.MonitorStart = 0, 0, 0, 0
 	var errs []error
 	if cg, err := cgroups.Open(cgroupName(c), s.log); err == nil {
@@ -152,6 +206,18 @@ func (s *Store) reconcile(c *Container) error {
 		errs = append(errs, s.removeBundle(c))
 	}
 	return errors.Join(errs...)
+}
+
+// rootfsMounted reports whether something is mounted on the container's
+// rootfs directory, by comparing its device with the bundle's: two
+// stat(2) calls, where reading the mount table would cost far more.
+func (s *Store) rootfsMounted(c *Container) bool {
+	var bundle, rootfs unix.Stat_t
+	if unix.Stat(s.bundle(c.ID), &bundle) != nil ||
+		unix.Stat(s.bundle(c.ID, "rootfs"), &rootfs) != nil {
+		return false
+	}
+	return rootfs.Dev != bundle.Dev
 }
 
 // Remove removes a container and its writable layer (docker rm). A running

@@ -255,12 +255,21 @@ func (s *Store) List(all bool) ([]*Container, error) {
 		if err := s.reconcile(c); err != nil {
 			return nil, err
 		}
+		if c.Options.AutoRemove && c.State.Status == Exited && !s.exists(c) {
+			continue // reconcile found it dead and removed it (--rm)
+		}
 		if all || c.State.Status == Running {
 			out = append(out, c)
 		}
 	}
 	slices.SortFunc(out, func(a, b *Container) int { return b.Created.Compare(a.Created) })
 	return out, nil
+}
+
+// exists reports whether c's bundle is still on disk.
+func (s *Store) exists(c *Container) bool {
+	_, err := os.Stat(s.bundle(c.ID))
+	return err == nil
 }
 
 // Get finds a container by name, full ID or unique ID prefix.
