@@ -48,6 +48,10 @@
 // container whose process and watcher are both gone is marked exited and
 // its mounts and cgroup are released by the next command that looks at it
 // (reconcile). Its exit code is then unknown: 255, as Docker reports it.
+// The same goes for a skiff killed half-way through Start: it held the
+// container's lock, which the kernel drops with it, so a container still
+// "created" whose rootfs is mounted and whose lock is free is cleaned up,
+// and whatever runs in its cgroup is killed.
 //
 // # Exit codes
 //
