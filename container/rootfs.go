@@ -21,8 +21,8 @@ func (s *Store) mountRootfs(c *Container) error {
 		return err
 	}
 	rootfs := s.bundle(c.ID, "rootfs")
-	if mounted, err := overlay.Mounted(rootfs); err != nil || mounted {
-		return err
+	if s.rootfsMounted(c) {
+		return nil
 	}
 	for _, dir := range []string{"upper", "work", "rootfs"} {
 		if err := os.MkdirAll(s.bundle(c.ID, dir), 0o755); err != nil {

@@ -2,7 +2,6 @@ package container
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/skiff-dev/skiff/namespaces"
@@ -20,19 +19,14 @@ func (s *Store) spec(c *Container) (*namespaces.Spec, error) {
 	if len(args) == 0 {
 		return nil, errors.New("no command specified")
 	}
-	user, err := namespaces.LookupUser(rootfs, o.User)
-	if err != nil {
-		return nil, fmt.Errorf("unable to find user %s: %w", o.User, err)
-	}
-
 	spec := &namespaces.Spec{
 		Rootfs:          rootfs,
 		Hostname:        o.Hostname,
 		Namespaces:      s.namespacesFor(o),
 		Args:            args,
-		Env:             processEnv(o, user),
+		Env:             processEnv(o),
 		Cwd:             o.WorkingDir,
-		User:            user,
+		User:            o.User,
 		Terminal:        o.Tty,
 		Init:            o.Init,
 		ReadonlyRootfs:  o.ReadOnly,
@@ -87,8 +81,10 @@ func (s *Store) namespacesFor(o *Options) []namespaces.Namespace {
 }
 
 // processEnv is the image's and the user's environment plus what Docker
-// always sets: PATH when missing, HOSTNAME, HOME, TERM with a terminal.
-func processEnv(o *Options, user namespaces.User) []string {
+// always sets: PATH when missing, HOSTNAME, TERM with a terminal. HOME,
+// when missing, comes from the user's passwd entry, which only the init
+// reads (see namespaces.Spec.User).
+func processEnv(o *Options) []string {
 	env := append([]string{}, o.Env...)
 	has := func(key string) bool {
 		for _, kv := range env {
@@ -102,13 +98,6 @@ func processEnv(o *Options, user namespaces.User) []string {
 		env = append([]string{"PATH=" + defaultPath}, env...)
 	}
 	env = append(env, "HOSTNAME="+o.Hostname)
-	if !has("HOME") {
-		home := "/"
-		if user.UID == 0 {
-			home = "/root"
-		}
-		env = append(env, "HOME="+home)
-	}
 	if o.Tty && !has("TERM") {
 		env = append(env, "TERM=xterm")
 	}

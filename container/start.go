@@ -42,10 +42,11 @@ func (p *Process) Container() *Container { return p.c }
 
 // Start starts a created or exited container and returns once its command
 // runs (or could not be run: an *namespaces.ExecError carries Docker's
-// 126 or 127). The steps, in order: mount the root filesystem, write the
-// /etc files, create the cgroup, start the init in new namespaces (it
-// waits), put it into the cgroup, attach it to its network, release it,
-// record the state. On failure every step is undone.
+// 126 or 127). The steps, in order: mount the root filesystem, create the
+// cgroup, start the init in new namespaces (born in the cgroup, it starts
+// its runtime and waits), meanwhile write the /etc files, add the init to
+// the v1 cgroups, attach it to its network, release it, record the state.
+// On failure every step is undone.
 func (s *Store) Start(c *Container, stdio Stdio) (_ *Process, err error) {
 	// A skiff that died starting c earlier left its rootfs mounted.
 	if err := s.reconcile(c); err != nil {
@@ -79,10 +80,10 @@ func (s *Store) Start(c *Container, stdio Stdio) (_ *Process, err error) {
 		}
 	}()
 
+	// The overlay is mounted before the init is cloned: its new mount
+	// namespace starts as a copy of ours, and a mount made in ours later
+	// would not reach it.
 	if err := s.mountRootfs(c); err != nil {
-		return nil, err
-	}
-	if err := s.writeEtcFiles(c); err != nil {
 		return nil, err
 	}
 	spec, err := s.spec(c)
@@ -115,15 +116,26 @@ func (s *Store) Start(c *Container, stdio Stdio) (_ *Process, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// From here on a failure must stop the waiting init too.
+	abort := func(err error) (*Process, error) {
+		p.proc.Kill()
+		p.proc.Wait()
+		return nil, err
+	}
+
+	// The init binds the /etc files over the image's only once it is
+	// released, and starting its Go runtime takes longer than writing
+	// them: done now, they cost no time.
+	if err := s.writeEtcFiles(c); err != nil {
+		return abort(err)
+	}
 	// The cgroup and the network before the command: limits hold from its
 	// first instruction, and eth0 is up when it looks.
 	if err := p.cgroup.AddV1(p.proc.Pid()); err != nil {
-		p.proc.Kill()
-		return nil, err
+		return abort(err)
 	}
 	if err := p.attach(p.proc.Pid()); err != nil {
-		p.proc.Kill()
-		return nil, err
+		return abort(err)
 	}
 	if err := p.proc.Resume(); err != nil {
 		p.proc.Wait()

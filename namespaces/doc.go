@@ -127,6 +127,11 @@
 // it. PR_SET_NO_NEW_PRIVS (prctl(2)) finally makes execve(2) unable to
 // grant anything: setuid binaries and file capabilities stop working.
 //
+// The user itself ([Spec.User], "app" or "1000:1000") is looked up by the
+// init, in the container's /etc/passwd and /etc/group, once pivot_root
+// has made them its own: a name means what the image says, and nothing
+// of the container has to be mounted on the host side to find it out.
+//
 // # Running the command: 126 and 127
 //
 // The command is looked up on the PATH of the container's environment

@@ -42,7 +42,7 @@ import (
 // Preconditions: the calling goroutine is locked to its OS thread, since
 // capabilities, keep-caps and no_new_privs belong to a thread and execve(2)
 // keeps the calling thread's; the process is real root.
-func dropPrivileges(spec *Spec, log *slog.Logger) error {
+func dropPrivileges(spec *Spec, u User, log *slog.Logger) error {
 	keep, err := parseCapabilities(spec.Capabilities)
 	if err != nil {
 		return err
@@ -57,7 +57,6 @@ func dropPrivileges(spec *Spec, log *slog.Logger) error {
 		return os.NewSyscallError("prctl PR_GET_PDEATHSIG", err)
 	}
 
-	u := spec.User
 	if u.UID != 0 {
 		explain.Step(log, explain.Security, "keep the capabilities across the switch from root",
 			"prctl(PR_SET_KEEPCAPS, 1)")
@@ -324,11 +323,11 @@ func lookupEnv(env []string, key string) (string, bool) {
 }
 
 // commandEnv is the command's environment: spec.Env, plus HOME from the
-// user's passwd entry when Env has none, as Docker does.
-func commandEnv(spec *Spec) []string {
+// passwd entry of u when Env has none, as Docker does.
+func commandEnv(spec *Spec, u User) []string {
 	env := spec.Env
 	if _, ok := lookupEnv(env, "HOME"); !ok {
-		home := spec.User.Home
+		home := u.Home
 		if home == "" {
 			home = "/"
 		}
@@ -342,7 +341,7 @@ func commandEnv(spec *Spec) []string {
 //
 // Preconditions: the calling goroutine is locked to its OS thread, and the
 // privileges are dropped already.
-func execCommand(path string, spec *Spec, log *slog.Logger) error {
+func execCommand(path string, spec *Spec, u User, log *slog.Logger) error {
 	// Descriptors we did not mean to pass (a leaked host directory
 	// descriptor let a container escape runc in CVE-2024-21626) are
 	// closed by the kernel at execve(2).
@@ -354,6 +353,6 @@ func execCommand(path string, spec *Spec, log *slog.Logger) error {
 	explain.Step(log, explain.Namespaces,
 		"the init becomes the container's command, PID 1 of its namespace",
 		"execve(%q, %q)", path, spec.Args)
-	err := unix.Exec(path, spec.Args, commandEnv(spec))
+	err := unix.Exec(path, spec.Args, commandEnv(spec, u))
 	return execError(spec.Args[0], err)
 }

@@ -219,7 +219,17 @@ func runJoin(spec *Spec, log *slog.Logger) error {
 //
 // Preconditions: the calling goroutine is locked to its OS thread.
 func startCommand(spec *Spec, errPipe, logFile *os.File, log *slog.Logger) error {
-	if err := dropPrivileges(spec, log); err != nil {
+	// "/" is the container's root by now, for a new container and for a
+	// process that joined one alike.
+	user, err := LookupUser("/", spec.User)
+	if err != nil {
+		return fmt.Errorf("unable to find user %s: %w", spec.User, err)
+	}
+	explain.Step(log, explain.Security,
+		"a user name means what the container's own /etc/passwd and /etc/group say",
+		"user %q is uid %d, gid %d, groups %v, home %q", spec.User, user.UID, user.GID,
+		user.AdditionalGIDs, user.Home)
+	if err := dropPrivileges(spec, user, log); err != nil {
 		return err
 	}
 
@@ -240,9 +250,9 @@ func startCommand(spec *Spec, errPipe, logFile *os.File, log *slog.Logger) error
 		return err
 	}
 	if spec.Init && errPipe != nil {
-		return reap(path, spec, errPipe, logFile, log)
+		return reap(path, spec, user, errPipe, logFile, log)
 	}
-	return execCommand(path, spec, log)
+	return execCommand(path, spec, user, log)
 }
 
 // loopbackUp brings up lo, which a new network namespace has but keeps

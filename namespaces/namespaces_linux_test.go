@@ -314,14 +314,9 @@ func TestIsolation(t *testing.T) {
 		args:  []string{"sh", "-c", "id -u; id -G; echo $HOME"},
 		check: equals("0\n0 10\n/root\n"),
 	}}
-	user, err := namespaces.LookupUser(rootfs, "")
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			spec := newSpec(rootfs, tt.args...)
-			spec.User = user
 			tt.check(t, runOK(t, spec))
 		})
 	}
@@ -348,13 +343,9 @@ func hasPrefix(want string) func(t *testing.T, out string) {
 func TestUser(t *testing.T) {
 	requireContainers(t)
 	rootfs := newRootfs(t)
-	user, err := namespaces.LookupUser(rootfs, "app")
-	if err != nil {
-		t.Fatal(err)
-	}
 	spec := newSpec(rootfs, "sh", "-c",
 		"id -u; id -g; id -G; echo $HOME; pwd; grep -E '^Cap(Prm|Eff|Bnd)' /proc/self/status")
-	spec.User = user
+	spec.User = "app"
 	spec.Cwd = "/work/dir"
 
 	want := "1000\n1000\n1000 1001\n/home/app\n/work/dir\n" +
@@ -362,6 +353,23 @@ func TestUser(t *testing.T) {
 		"CapBnd:\t00000000a80425fb\n"
 	if diff := cmp.Diff(want, runOK(t, spec)); diff != "" {
 		t.Errorf("run as app: output mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// The user is looked up in the container's /etc/passwd, not the host's:
+// "app" exists only in the test's rootfs, and a name in neither is an
+// error of the start, not of the command.
+func TestUnknownUser(t *testing.T) {
+	requireContainers(t)
+	rootfs := newRootfs(t)
+	spec := newSpec(rootfs, "true")
+	spec.User = "ghost"
+	res := run(t, spec)
+	var execErr *namespaces.ExecError
+	if res.resumeErr == nil || errors.As(res.resumeErr, &execErr) ||
+		!strings.Contains(res.resumeErr.Error(), "unable to find user ghost") {
+		t.Errorf("Resume() with user ghost = %v, want \"unable to find user ghost\"",
+			res.resumeErr)
 	}
 }
 
@@ -769,15 +777,10 @@ func TestJoin(t *testing.T) {
 	if err := c.Resume(); err != nil {
 		t.Fatal(err)
 	}
-	app, err := namespaces.LookupUser(rootfs, "app")
-	if err != nil {
-		t.Fatal(err)
-	}
-
 	tests := []struct {
 		name     string
 		args     []string
-		user     namespaces.User
+		user     string
 		wantOut  string
 		wantExec int
 		want     namespaces.ExitStatus
@@ -790,7 +793,7 @@ func TestJoin(t *testing.T) {
 		name: "runs as the user with Docker's capabilities",
 		args: []string{"sh", "-c",
 			"id -u; id -G; grep -E '^Cap(Eff|Bnd)|NoNew' /proc/self/status"},
-		user: app,
+		user: "app",
 		wantOut: "1000\n1000 1001\nCapEff:\t0000000000000000\n" +
 			"CapBnd:\t00000000a80425fb\nNoNewPrivs:\t1\n",
 	}, {

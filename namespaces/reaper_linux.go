@@ -28,7 +28,8 @@ import (
 // Preconditions: the calling goroutine is locked to its OS thread, with the
 // privileges dropped (the child is forked from this thread and inherits
 // them).
-func reap(path string, spec *Spec, errPipe, logFile *os.File, log *slog.Logger) error {
+func reap(path string, spec *Spec, u User, errPipe, logFile *os.File,
+	log *slog.Logger) error {
 	// Every signal, SIGCHLD included, comes here from now on; subscribed
 	// before the child exists, so none of its SIGCHLDs is missed.
 	signals := make(chan os.Signal, 64)
@@ -43,7 +44,7 @@ func reap(path string, spec *Spec, errPipe, logFile *os.File, log *slog.Logger) 
 	cmd := &exec.Cmd{
 		Path:   path,
 		Args:   spec.Args,
-		Env:    commandEnv(spec),
+		Env:    commandEnv(spec, u),
 		Stdin:  os.Stdin,
 		Stdout: os.Stdout,
 		Stderr: os.Stderr,

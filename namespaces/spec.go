@@ -18,8 +18,12 @@ type Spec struct {
 	Env  []string `json:"env"`
 	// Cwd is the working directory inside the container, created if missing.
 	Cwd string `json:"cwd"`
-	// User is who the process runs as, already resolved to numbers.
-	User User `json:"user"`
+	// User is who the process runs as, as docker run -u takes it: "name",
+	// "uid", "name:group" or "uid:gid", or "" for root. The process looks
+	// it up itself, in the container's own /etc/passwd and /etc/group
+	// once its root is in place (see [LookupUser]), as runc does: a name
+	// means what the image says it means.
+	User string `json:"user"`
 	// Terminal means stdio is a pseudo-terminal the parent made: the process
 	// gets a new session with it as its controlling terminal.
 	Terminal bool `json:"terminal"`
@@ -69,8 +73,8 @@ const (
 	CgroupNS  Namespace = "cgroup"
 )
 
-// User is a resolved user: numeric IDs, as they are looked up in the
-// image's /etc/passwd and /etc/group before the container starts.
+// User is a resolved user: numeric IDs, as [LookupUser] finds them in a
+// root filesystem's /etc/passwd and /etc/group.
 type User struct {
 	UID            uint32   `json:"uid"`
 	GID            uint32   `json:"gid"`
