@@ -35,13 +35,9 @@ func (s *Store) mountRootfs(c *Container) error {
 // layerStack returns the read-only layers under a container, lowest first:
 // the image's layers, then the container's init layer.
 func (s *Store) layerStack(c *Container) ([]string, error) {
-	img, err := s.images.Lookup(c.Image.String())
+	layers, err := s.images.LayerDirsOf(c.Image)
 	if err != nil {
 		return nil, fmt.Errorf("image of container %s: %w", c.ShortID(), err)
-	}
-	layers, err := s.images.LayerDirs(img)
-	if err != nil {
-		return nil, err
 	}
 	if err := s.makeInitLayer(c); err != nil {
 		return nil, err

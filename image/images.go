@@ -155,11 +155,40 @@ func (s *Store) loadImage(desc ocispec.Descriptor) (*Image, error) {
 // host:5000/app@sha256:…), or else by image ID: full, with or without
 // "sha256:", or any unique prefix of its hex digits.
 func (s *Store) Lookup(rawRef string) (*Image, error) {
-	images, err := s.Images()
+	idx, err := s.readIndex()
+	if err != nil {
+		return nil, err
+	}
+	// A name or a digest picks one entry of the index: only that image is
+	// read, however many the store holds. An ID is found in the images.
+	if ref, err := ParseReference(rawRef); err == nil {
+		if d, ok := indexEntry(&idx, ref); ok {
+			return s.imageIn(&idx, d)
+		}
+	}
+	images, err := s.imagesIn(&idx)
 	if err != nil {
 		return nil, err
 	}
 	return lookupIn(images, rawRef)
+}
+
+// indexEntry returns the manifest digest of the entry of idx that ref
+// names: by its digest, or by the tag annotated on it.
+func indexEntry(idx *ocispec.Index, ref Reference) (digest.Digest, bool) {
+	for _, m := range idx.Manifests {
+		if ref.Digest != "" && ref.Digest == m.Digest {
+			return m.Digest, true
+		}
+		name := m.Annotations[ocispec.AnnotationRefName]
+		if ref.Tag == "" || name == "" {
+			continue
+		}
+		if tagged, err := ParseReference(name); err == nil && tagged == ref {
+			return m.Digest, true
+		}
+	}
+	return "", false
 }
 
 func lookupIn(images []*Image, rawRef string) (*Image, error) {

@@ -161,10 +161,29 @@ func (s *Store) layerInfo(diffID digest.Digest) (layerInfo, error) {
 // LayerDirs returns the unpacked layer directories of img, lowest first:
 // the order of the config's rootfs.diff_ids.
 func (s *Store) LayerDirs(img *Image) ([]string, error) {
-	dirs := make([]string, 0, len(img.Config.RootFS.DiffIDs))
-	for _, diffID := range img.Config.RootFS.DiffIDs {
+	return s.layerDirs(img.ID, img.Config.RootFS.DiffIDs)
+}
+
+// LayerDirsOf is [Store.LayerDirs] for the image whose ID is id. It reads
+// that image's config blob and nothing else, so starting a container
+// costs the same however many images the store holds.
+func (s *Store) LayerDirsOf(id digest.Digest) ([]string, error) {
+	data, err := s.readBlob(id)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", id, err)
+	}
+	var cfg ocispec.Image
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		return nil, fmt.Errorf("parse image config %s: %w", id, err)
+	}
+	return s.layerDirs(id, cfg.RootFS.DiffIDs)
+}
+
+func (s *Store) layerDirs(id digest.Digest, diffIDs []digest.Digest) ([]string, error) {
+	dirs := make([]string, 0, len(diffIDs))
+	for _, diffID := range diffIDs {
 		if !s.hasLayer(diffID) {
-			return nil, fmt.Errorf("layer %s of image %s is missing from the store", diffID, img.ID)
+			return nil, fmt.Errorf("layer %s of image %s is missing from the store", diffID, id)
 		}
 		dirs = append(dirs, s.LayerDir(diffID))
 	}

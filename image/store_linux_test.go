@@ -431,3 +431,33 @@ func TestConcurrentImports(t *testing.T) {
 		t.Errorf("layers/ has %d entries, want the one shared layer", len(layers))
 	}
 }
+
+// A name or a digest is found by reading that one image: a damaged config
+// of another image does not stop it, while an ID, which only the images
+// themselves tell, still needs them all. LayerDirsOf reads the one config.
+func TestLookupReadsOnlyTheNamedImage(t *testing.T) {
+	s := newStore(t)
+	web := importTar(t, s, layerTar(t, map[string]string{"index": "web"}), "web:v1")
+	other := importTar(t, s, layerTar(t, map[string]string{"other": "x"}), "other")
+	if err := os.WriteFile(s.blobPath(other.ID), []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, ref := range []string{"web:v1", "web@" + web.Digest.String()} {
+		if got, err := s.Lookup(ref); err != nil || got.ID != web.ID ||
+			len(got.Tags) != 1 || got.Tags[0].FamiliarString() != "web:v1" {
+			t.Errorf("Lookup(%q) = %v, %v; want %s tagged web:v1", ref, got, err, web.ID)
+		}
+	}
+	if _, err := s.Lookup(web.ShortID()); !errors.Is(err, ErrDigestMismatch) {
+		t.Errorf("Lookup(%s) error = %v, want the damaged config's %v", web.ShortID(), err,
+			ErrDigestMismatch)
+	}
+	dirs, err := s.LayerDirsOf(web.ID)
+	if want, _ := s.LayerDirs(web); err != nil || !slices.Equal(dirs, want) {
+		t.Errorf("LayerDirsOf(%s) = %q, %v; want %q", web.ShortID(), dirs, err, want)
+	}
+	if _, err := s.LayerDirsOf(other.ID); !errors.Is(err, ErrDigestMismatch) {
+		t.Errorf("LayerDirsOf(damaged) error = %v, want %v", err, ErrDigestMismatch)
+	}
+}
