@@ -19,6 +19,8 @@ import (
 	"github.com/skiff-dev/skiff/cgroups"
 	"github.com/skiff-dev/skiff/image"
 	"github.com/skiff-dev/skiff/namespaces"
+	// Join (exec) needs the C constructor linked in the test binary.
+	_ "github.com/skiff-dev/skiff/namespaces/nsenter"
 )
 
 // The test binary plays every role skiff's binary plays: the container

@@ -34,8 +34,9 @@ const (
 // errNotFound is the cause of a code 127 [ExecError] for a bare name.
 var errNotFound = errors.New("executable file not found in $PATH")
 
-// ErrJoinUnsupported is returned by Join in a binary built without cgo,
-// which lacks the constructor of package nsenter.
+// ErrJoinUnsupported is returned by Join in a binary without the
+// constructor of package nsenter: one built without cgo, or one that does
+// not import the package, as skiff-init.
 var ErrJoinUnsupported = errors.New("joining a container needs a binary built with cgo")
 
 // ExitStatus is how a process ended.

@@ -14,7 +14,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/explain"
-	"github.com/skiff-dev/skiff/namespaces/nsenter"
 )
 
 // initArg0 is argv[0] of a re-executed init; argv[1] is its mode.
@@ -194,7 +193,7 @@ func runStart(msg *initMessage, errPipe, logFile *os.File, log *slog.Logger) err
 func runJoin(spec *Spec, log *slog.Logger) error {
 	// Without the constructor (a binary built some other way) we would be
 	// in the host's namespaces: never run the command there.
-	if !nsenter.Entered() {
+	if joinEntered == nil || !joinEntered() {
 		return errors.New("join container: the nsenter constructor did not run")
 	}
 	log.Debug("joined the container's namespaces", "pid", os.Getpid())
@@ -225,9 +224,13 @@ func startCommand(spec *Spec, errPipe, logFile *os.File, log *slog.Logger) error
 	if err != nil {
 		return fmt.Errorf("unable to find user %s: %w", spec.User, err)
 	}
+	name := spec.User
+	if name == "" {
+		name = "root" // no -u, no USER in the image
+	}
 	explain.Step(log, explain.Security,
 		"a user name means what the container's own /etc/passwd and /etc/group say",
-		"user %q is uid %d, gid %d, groups %v, home %q", spec.User, user.UID, user.GID,
+		"user %s is uid %d, gid %d, groups %v, home %q", name, user.UID, user.GID,
 		user.AdditionalGIDs, user.Home)
 	if err := dropPrivileges(spec, user, log); err != nil {
 		return err

@@ -21,6 +21,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/namespaces"
+	// Join (exec) needs the C constructor linked in the test binary.
+	_ "github.com/skiff-dev/skiff/namespaces/nsenter"
 )
 
 // TestMain lets the test binary be a container's init: Start re-executes
@@ -370,6 +372,44 @@ func TestUnknownUser(t *testing.T) {
 		!strings.Contains(res.resumeErr.Error(), "unable to find user ghost") {
 		t.Errorf("Resume() with user ghost = %v, want \"unable to find user ghost\"",
 			res.resumeErr)
+	}
+}
+
+// A container started by skiff-init, the small program built from
+// cmd/skiff-init, runs as one started by the test binary itself.
+func TestSkiffInitProgram(t *testing.T) {
+	requireContainers(t)
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("skipping: no go command to build cmd/skiff-init with")
+	}
+	program := filepath.Join(t.TempDir(), namespaces.InitProgram)
+	build := exec.Command(goTool, "build", "-o", program, "../cmd/skiff-init")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/skiff-init: %v\n%s", err, out)
+	}
+	namespaces.SetInitProgram(t, program)
+
+	rootfs := newRootfs(t)
+	spec := newSpec(rootfs, "sh", "-c", "id -u; hostname")
+	spec.User = "app"
+	var stdout, stderr bytes.Buffer
+	p, err := namespaces.Start(spec, namespaces.Stdio{Stdout: &stdout, Stderr: &stderr},
+		testLogger(t))
+	if err != nil {
+		t.Fatalf("Start() error = %v", err)
+	}
+	// Waiting for Resume, the init is still skiff-init.
+	if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.Pid())); err != nil || exe != program {
+		t.Errorf("the waiting init runs %q, %v; want %q", exe, err, program)
+	}
+	resumeErr := p.Resume()
+	st, err := p.Wait()
+	if resumeErr != nil || err != nil || st.Code != 0 {
+		t.Fatalf("resume %v, wait %v, exit %+v; stderr %q", resumeErr, err, st, &stderr)
+	}
+	if got, want := stdout.String(), "1000\n"+spec.Hostname+"\n"; got != want {
+		t.Errorf("output = %q, want %q", got, want)
 	}
 }
 

@@ -21,7 +21,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/explain"
-	"github.com/skiff-dev/skiff/namespaces/nsenter"
 )
 
 // Stdio are the container process's descriptors 0, 1 and 2. An *os.File
@@ -113,7 +112,8 @@ func Start(spec *Spec, stdio Stdio, log *slog.Logger) (*Process, error) {
 	}
 	log = orDiscard(log)
 	msg := &initMessage{Spec: spec, LogLevel: childLevel(log), HostMountNS: hostNS}
-	p, err := spawn(modeStart, msg, attr, nil, nil, stdio, log)
+	program := initProgram()
+	p, err := spawn(program, modeStart, msg, attr, nil, nil, stdio, log)
 	if err != nil {
 		return nil, err
 	}
@@ -123,8 +123,7 @@ func Start(spec *Spec, stdio Stdio, log *slog.Logger) (*Process, error) {
 	}
 	explain.Step(log, explain.Namespaces,
 		"the container's init: a copy of skiff in new namespaces, waiting to be let go",
-		"clone3(%s%s) + execve(\"/proc/self/exe\") = pid %d", strings.Join(names, "|"), into,
-		p.Pid())
+		"clone3(%s%s) + execve(%q) = pid %d", strings.Join(names, "|"), into, program, p.Pid())
 	return p, nil
 }
 
@@ -172,10 +171,11 @@ var joinOrder = []string{"ipc", "uts", "net", "cgroup", "pid", "mnt"}
 // namespaces that differ from the caller's are entered (a container on the
 // host network shares ours).
 //
-// Join needs root, and a binary built with cgo: otherwise it returns
+// Join needs root, and a binary that links package nsenter's constructor
+// (built with cgo, see [EnableJoin]): otherwise it returns
 // [ErrJoinUnsupported].
 func Join(pid int, spec *Spec, stdio Stdio, log *slog.Logger) (*Process, error) {
-	if !nsenter.Supported {
+	if joinEntered == nil {
 		return nil, fmt.Errorf("join container process %d: %w", pid, ErrJoinUnsupported)
 	}
 	if len(spec.Args) == 0 {
@@ -202,9 +202,11 @@ func Join(pid int, spec *Spec, stdio Stdio, log *slog.Logger) (*Process, error) 
 	for i := range files {
 		fds = append(fds, strconv.Itoa(fdNamespaces+i))
 	}
-	env := []string{nsenter.EnvVar + "=" + strings.Join(fds, ",")}
+	env := []string{NsenterEnvVar + "=" + strings.Join(fds, ",")}
 	msg := &initMessage{Spec: spec, LogLevel: childLevel(log)}
-	return spawn(modeJoin, msg, &syscall.SysProcAttr{}, files, env, stdio, log)
+	// Our own binary: the constructor that enters the namespaces is in it.
+	return spawn("/proc/self/exe", modeJoin, msg, &syscall.SysProcAttr{}, files, env, stdio,
+		log)
 }
 
 // openNamespaces opens the namespaces of process pid that differ from ours.
@@ -242,11 +244,11 @@ func openNamespaces(pid int, log *slog.Logger) (files []*os.File, err error) {
 	return files, nil
 }
 
-// spawn starts /proc/self/exe as an init in the given mode, with the
-// message in a memfd, the sync, error and log pipes, and extra files after
-// them.
-func spawn(mode string, msg *initMessage, attr *syscall.SysProcAttr, extra []*os.File,
-	env []string, stdio Stdio, log *slog.Logger) (p *Process, err error) {
+// spawn starts program (skiff-init, or /proc/self/exe: see [InitProgram])
+// as an init in the given mode, with the message in a memfd, the sync,
+// error and log pipes, and extra files after them.
+func spawn(program, mode string, msg *initMessage, attr *syscall.SysProcAttr,
+	extra []*os.File, env []string, stdio Stdio, log *slog.Logger) (p *Process, err error) {
 	message, err := messageFile(msg)
 	if err != nil {
 		return nil, err
@@ -283,7 +285,7 @@ func spawn(mode string, msg *initMessage, attr *syscall.SysProcAttr, extra []*os
 	parentEnds = []*os.File{syncW, errR, logR}
 
 	cmd := &exec.Cmd{
-		Path:        "/proc/self/exe",
+		Path:        program,
 		Args:        []string{initArg0, mode},
 		Env:         append([]string{}, env...),
 		Stdin:       stdio.Stdin,

@@ -42,7 +42,7 @@ if ! command -v go >/dev/null; then
 	exit 1
 fi
 
-step "Building skiff into bin/skiff." \
+step "Building skiff, and skiff-init (each container's first process), into bin/." \
 	build_skiff bin/skiff
 step "Making the busybox:latest image from Debian's busybox-static package." \
 	env SKIFF=bin/skiff scripts/mkbusybox.sh

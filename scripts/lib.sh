@@ -63,9 +63,13 @@ install_packages() {
 SKIFF_BUILD_TAGS=netgo,osusergo
 
 # build_skiff OUT [GO BUILD FLAGS...] builds ./cmd/skiff into OUT with
-# SKIFF_BUILD_TAGS; run it from the top of the checkout.
+# SKIFF_BUILD_TAGS, and ./cmd/skiff-init beside it: the small program that
+# is each container's first process, which skiff runs when it finds it
+# there (see package namespaces, InitProgram). Run it from the top of the
+# checkout.
 build_skiff() {
 	local out=$1
 	shift
-	go build -tags "$SKIFF_BUILD_TAGS" "$@" -o "$out" ./cmd/skiff
+	go build -tags "$SKIFF_BUILD_TAGS" "$@" -o "$out" ./cmd/skiff &&
+		go build -tags "$SKIFF_BUILD_TAGS" "$@" -o "$(dirname "$out")/skiff-init" ./cmd/skiff-init
 }

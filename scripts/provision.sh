@@ -13,7 +13,8 @@
 # 4. fetches the Go modules that skiff and its tests need, for root and for
 #    the owner of the checkout, so that building and testing need no network;
 # 5. installs staticcheck, which scripts/test.sh runs, for root;
-# 6. builds skiff and installs it as /usr/local/bin/skiff;
+# 6. builds skiff and installs it as /usr/local/bin/skiff, with skiff-init
+#    (the first process of each container) beside it;
 # 7. makes the image busybox:latest in the store (scripts/mkbusybox.sh).
 #
 # Each step says what it did. Only what is missing or out of date changes:
@@ -23,7 +24,7 @@
 #
 # Environment, all optional:
 #   SKIFF_SRC     the skiff checkout (default: the one holding this script)
-#   SKIFF_PREFIX  skiff, go and gofmt go into $SKIFF_PREFIX/bin
+#   SKIFF_PREFIX  skiff, skiff-init, go and gofmt go into $SKIFF_PREFIX/bin
 #                 (default /usr/local)
 #   SKIFF_GOROOT  where Go is, or goes (default /usr/local/go)
 #   SKIFF_ROOT    skiff's store, as for skiff itself (default /var/lib/skiff)
@@ -259,17 +260,19 @@ else
 fi
 
 skiff=$PREFIX/bin/skiff
-step "Building skiff and installing it as $skiff."
+step "Building skiff and installing it as $skiff, with skiff-init beside it."
 # -trimpath and no VCS stamp: the same source gives the same binary, so an
-# unchanged checkout leaves the installed file as it is.
+# unchanged checkout leaves the installed files as they are.
 build_skiff "$work/skiff" -trimpath -buildvcs=false
-if cmp -s "$work/skiff" "$skiff"; then
-	echo "$skiff is up to date."
-else
-	install -m 0755 "$work/skiff" "$skiff"
-	echo "Installed $skiff: $("$skiff" --version)."
-	changes+=("$skiff")
-fi
+for program in skiff-init skiff; do
+	if cmp -s "$work/$program" "$PREFIX/bin/$program"; then
+		echo "$PREFIX/bin/$program is up to date."
+	else
+		install -m 0755 "$work/$program" "$PREFIX/bin/$program"
+		echo "Installed $PREFIX/bin/$program."
+		changes+=("$PREFIX/bin/$program")
+	fi
+done
 
 step "Making the image busybox:latest in the store ${SKIFF_ROOT:-/var/lib/skiff}."
 image_id() {

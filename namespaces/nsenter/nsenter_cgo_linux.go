@@ -7,6 +7,12 @@ extern int skiff_nsenter_entered;
 */
 import "C"
 
+import "github.com/skiff-dev/skiff/namespaces"
+
+// A binary that imports this package can join running containers: tell
+// package namespaces so, and how to know whether the constructor did.
+func init() { namespaces.EnableJoin(Entered) }
+
 // Supported reports whether this binary carries the C constructor. It is
 // true when the package was built with cgo.
 const Supported = true

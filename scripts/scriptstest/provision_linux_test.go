@@ -24,12 +24,15 @@ func TestProvision(t *testing.T) {
 	store := filepath.Join(t.TempDir(), "store")
 	env := append(os.Environ(), "SKIFF_PREFIX="+prefix, "SKIFF_ROOT="+store)
 	skiff := filepath.Join(prefix, "bin", "skiff")
+	skiffInit := filepath.Join(prefix, "bin", "skiff-init")
 
 	first := runProvision(t, env)
 	if strings.Contains(first, "Downloading") {
 		t.Errorf("provision.sh downloaded Go, though /usr/local/go has it:\n%s", first)
 	}
-	for _, want := range []string{"Installed " + skiff, "Imported busybox:latest"} {
+	for _, want := range []string{
+		"Installed " + skiff, "Installed " + skiffInit, "Imported busybox:latest",
+	} {
 		if !strings.Contains(first, want) {
 			t.Errorf("first provision.sh run: no %q in its output:\n%s", want, first)
 		}
@@ -37,6 +40,9 @@ func TestProvision(t *testing.T) {
 	binary, err := os.Stat(skiff)
 	if err != nil {
 		t.Fatalf("provision.sh installed no skiff: %v", err)
+	}
+	if fi, err := os.Stat(skiffInit); err != nil || fi.Mode().Perm()&0o111 == 0 {
+		t.Fatalf("provision.sh installed no executable skiff-init beside skiff: %v", err)
 	}
 	imageID := inspectBusybox(t, skiff, store)
 
