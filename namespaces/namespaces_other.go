@@ -55,3 +55,6 @@ func (p *Process) Signal(sig os.Signal) error { return errNotLinux }
 
 // Kill returns an error.
 func (p *Process) Kill() error { return errNotLinux }
+
+// InitProgramPath returns "": containers need Linux.
+func InitProgramPath() string { return "" }

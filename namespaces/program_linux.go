@@ -8,23 +8,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// InitProgram is the name of the small program that is a container's
-// first process (cmd/skiff-init): [Start] runs it when it is installed
-// next to the running binary, and runs the running binary again
-// (/proc/self/exe) when it is not.
-//
-// Both run the same code, [Init]. The small one starts sooner: a Go
-// program runs the initialisers of every package it links before main,
-// and skiff links HTTP, TLS, compression and netlink, none of which a
-// container's init needs. Here `skiff-init` starts in about 2.0 ms and
-// skiff in about 3.7 ms, and every container start waits for one of them.
-const InitProgram = "skiff-init"
-
-// NsenterEnvVar names the environment variable that asks the C constructor
-// of package nsenter to join a container's namespaces; nsenter_linux.c
-// reads the same name.
-const NsenterEnvVar = "_SKIFF_NSENTER"
-
 // joinEntered is set by [EnableJoin]; nil means this binary cannot join.
 var joinEntered func() bool
 
@@ -56,3 +39,8 @@ func initProgramBeside(self string) string {
 	}
 	return "/proc/self/exe"
 }
+
+// InitProgramPath returns the program [Start] runs as a container's init
+// in this process: skiff-init beside the running binary, or
+// /proc/self/exe when there is none. skiff info shows it.
+func InitProgramPath() string { return initProgram() }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/skiff-dev/skiff/cgroups"
 	"github.com/skiff-dev/skiff/container"
+	"github.com/skiff-dev/skiff/namespaces"
 	"github.com/skiff-dev/skiff/network"
 	"github.com/skiff-dev/skiff/tarball"
 )
@@ -164,7 +165,17 @@ func hostInfo() []infoLine {
 		{"Firewall", firewallName()},
 		{"IP forwarding", ipForwardingInfo()},
 		{"Default network subnet", network.DefaultSubnet.String()},
+		{"Init program", initProgramInfo(namespaces.InitProgramPath())},
 	}
+}
+
+// initProgramInfo names the program that becomes each container's first
+// process: skiff-init, or skiff itself when skiff-init is not beside it.
+func initProgramInfo(path string) string {
+	if path == "/proc/self/exe" {
+		return "skiff itself (" + namespaces.InitProgram + " is not installed beside it)"
+	}
+	return path
 }
 
 // cgroupLayoutName names a layout as people say it: v1, v2 or hybrid.
@@ -490,6 +501,7 @@ func runDoctor(a *app) error {
 		checkCgroups(),
 		checkStoreWritable(a.root),
 		checkBusybox("/bin/busybox"),
+		checkInitProgram(namespaces.InitProgramPath()),
 		checkTools("nft or iptables (container networks reach out via NAT)",
 			"apt-get install -y nftables", "nft", "iptables"),
 		checkTools("skopeo (registry tests)", "apt-get install -y skopeo", "skopeo"),
@@ -608,6 +620,18 @@ func checkBusybox(path string) doctorCheck {
 		if p.Type == elf.PT_INTERP {
 			c.missing = "it is dynamically linked"
 		}
+	}
+	return c
+}
+
+// checkInitProgram wants skiff-init beside skiff; without it containers
+// still start, with skiff itself as their init, only later.
+func checkInitProgram(path string) doctorCheck {
+	c := doctorCheck{what: namespaces.InitProgram + " beside skiff (containers start sooner)"}
+	if path == "/proc/self/exe" {
+		c.missing = "not found"
+		c.fix = "go build -o $(dirname $(command -v skiff))/ ./cmd/skiff-init"
+		c.optional = true
 	}
 	return c
 }
