@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -508,6 +509,46 @@ func waitProcessGone(pid int, timeout time.Duration) error {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return nil
+}
+
+// The init layer of mount points is one for the store, made by the first
+// start and shared by every container after it; `diff` still does not
+// report the mount points.
+func TestInitLayerIsShared(t *testing.T) {
+	f := newFixture(t)
+	var stacks [][]string
+	for range 2 {
+		c := f.create(t, Options{}, "true")
+		p, err := f.s.Start(c, Stdio{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, err := p.Wait(); err != nil || st.ExitCode != 0 {
+			t.Fatalf("run true: %+v, %v", st, err)
+		}
+		lower, err := f.s.LowerDirs(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stacks = append(stacks, lower)
+		if _, err := os.Stat(f.s.bundle(c.ID, "init")); err == nil {
+			t.Errorf("container %s has an init layer of its own", c.ShortID())
+		}
+		changes, err := f.s.Diff(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(changes) != 0 {
+			t.Errorf("diff of a container that ran true = %v, want none", changes)
+		}
+	}
+	if !slices.Equal(stacks[0], stacks[1]) {
+		t.Errorf("two containers of one image have lower dirs %q and %q", stacks[0], stacks[1])
+	}
+	hosts := filepath.Join(stacks[0][len(stacks[0])-1], "etc", "hosts")
+	if fi, err := os.Stat(hosts); err != nil || fi.Size() != 0 {
+		t.Errorf("init layer's etc/hosts: %v, %v; want an empty mount point", fi, err)
+	}
 }
 
 func TestRunOptions(t *testing.T) {

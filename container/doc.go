@@ -22,17 +22,18 @@
 //
 // # Starting, step by step
 //
-// [Store.Start] mounts the root filesystem (the image's layers, the
-// container's init layer of mount points, its upper dir), creates the
-// cgroup (package cgroups), and starts the init in new namespaces (package
-// namespaces), born in the cgroup's v2 directory where there is one. The
-// init is a fresh copy of skiff: while its Go runtime starts, skiff writes
-// /etc/hostname, hosts and resolv.conf into the bundle, moves the init
-// into the v1 hierarchies that enforce a limit and attaches its network
-// namespace to a bridge (package network). Then it is released, so the
-// command is limited and connected from its first instruction; the init
-// looks the user up in the container's own /etc/passwd. The state goes to
-// state.json with the PID and its start time from /proc/<pid>/stat.
+// [Store.Start] mounts the root filesystem (the image's layers, the init
+// layer of mount points shared by all containers, its upper dir), creates
+// the cgroup (package cgroups), and starts the init in new namespaces
+// (package namespaces), born in the cgroup's v2 directory where there is
+// one. The init is skiff-init, or skiff itself again: while its Go
+// runtime starts, skiff writes /etc/hostname, hosts and resolv.conf into
+// the bundle, moves the init into the v1 hierarchies that enforce a limit
+// and attaches its network namespace to a bridge (package network). Then
+// it is released, so the command is limited and connected from its first
+// instruction; the init looks the user up in the container's own
+// /etc/passwd. The state goes to state.json with the PID and its start
+// time from /proc/<pid>/stat.
 //
 // # Who watches a container: no daemon
 //

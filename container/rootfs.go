@@ -32,33 +32,65 @@ func (s *Store) mountRootfs(c *Container) error {
 	return overlay.Mount(layers, s.bundle(c.ID, "upper"), s.bundle(c.ID, "work"), rootfs, s.log)
 }
 
-// layerStack returns the read-only layers under a container, lowest first:
-// the image's layers, then the container's init layer.
+// layerStack returns the read-only layers under a container, lowest first
+// (see [Store.LowerDirs]), making the init layer if it is not there yet.
 func (s *Store) layerStack(c *Container) ([]string, error) {
+	layers, err := s.LowerDirs(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.makeInitLayer(); err != nil {
+		return nil, err
+	}
+	return layers, nil
+}
+
+// LowerDirs returns the read-only layers under c's upper dir, lowest
+// first: its image's layers, then the init layer.
+func (s *Store) LowerDirs(c *Container) ([]string, error) {
 	layers, err := s.images.LayerDirsOf(c.Image)
 	if err != nil {
 		return nil, fmt.Errorf("image of container %s: %w", c.ShortID(), err)
 	}
-	if err := s.makeInitLayer(c); err != nil {
-		return nil, err
-	}
-	return append(layers, s.bundle(c.ID, "init")), nil
+	return append(layers, s.initLayer()), nil
 }
+
+// Bundle returns the directory that holds c's record, state, log, upper
+// and work dirs and rootfs mount point.
+func (s *Store) Bundle(c *Container) string { return s.bundle(c.ID) }
+
+// initLayer is the directory of the init layer.
+func (s *Store) initLayer() string { return filepath.Join(s.root, "init-layer") }
 
 // initMountPoints are the files and directories skiff mounts over in every
 // container.
 var initMountPoints = []string{"dev/", "proc/", "sys/", "etc/", "etc/hostname", "etc/hosts",
 	"etc/resolv.conf"}
 
-// makeInitLayer makes the container's init layer, as Docker's "-init"
-// layer: a read-only layer just below the container layer that holds empty
-// mount points for what skiff mounts over. Without it, the init would
-// create them in the container layer and `skiff diff` would report
-// /etc/hosts as added in every container.
-func (s *Store) makeInitLayer(c *Container) error {
-	dir := s.bundle(c.ID, "init")
+// makeInitLayer makes the init layer, as Docker's "-init" layers: a
+// read-only layer just below each container's own that holds empty mount
+// points for what skiff mounts over. Without it, the init would create
+// them in the container layer and `skiff diff` would report /etc/hosts as
+// added in every container. Its content never varies, so one serves every
+// container of the store, as an image layer serves every container of an
+// image; Docker makes one per container. It is made once, in a temporary
+// directory renamed into place, so a skiff starting a container at the
+// same time never sees half of it.
+func (s *Store) makeInitLayer() error {
+	dir := s.initLayer()
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	tmp, err := os.MkdirTemp(s.root, ".init-layer-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp) // gone once renamed; what is left otherwise
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return err
+	}
 	for _, name := range initMountPoints {
-		p := filepath.Join(dir, name)
+		p := filepath.Join(tmp, name)
 		if strings.HasSuffix(name, "/") {
 			if err := os.MkdirAll(p, 0o755); err != nil {
 				return err
@@ -70,6 +102,13 @@ func (s *Store) makeInitLayer(c *Container) error {
 			return err
 		}
 		f.Close()
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		// Another skiff renamed its own into place first: use that.
+		if _, statErr := os.Stat(dir); statErr == nil {
+			return nil
+		}
+		return err
 	}
 	return nil
 }

@@ -385,7 +385,7 @@ func (a *app) inspectObject(images *image.Store, s *container.Store,
 		c, err := s.Get(ref)
 		switch {
 		case err == nil:
-			return a.containerInspect(images, s, c), nil
+			return a.containerInspect(s, c), nil
 		case !errors.Is(err, container.ErrNotFound):
 			return nil, err
 		case kind == kindContainer:
@@ -403,19 +403,10 @@ func (a *app) inspectObject(images *image.Store, s *container.Store,
 }
 
 // containerInspect gathers what newContainerInspect needs from the stores.
-func (a *app) containerInspect(images *image.Store, s *container.Store,
-	c *container.Container) inspectContainer {
+func (a *app) containerInspect(s *container.Store, c *container.Container) inspectContainer {
 
-	// TODO: ask the container store for the bundle directory and the
-	// layer stack instead of knowing its layout (<root>/containers/<id>,
-	// the init layer on top of the image's) here.
-	bundle := filepath.Join(a.root, "containers", c.ID)
-	var lowerDirs []string
-	if img, err := images.Lookup(c.Image.String()); err == nil {
-		lowerDirs, _ = images.LayerDirs(img)
-	}
-	lowerDirs = append(lowerDirs, filepath.Join(bundle, "init"))
-	out := newContainerInspect(c, lowerDirs, bundle)
+	lowerDirs, _ := s.LowerDirs(c)
+	out := newContainerInspect(c, lowerDirs, s.Bundle(c))
 
 	// Only a running container has endpoints; a stale one of a dead
 	// container is not shown.
