@@ -57,7 +57,13 @@ func (s *Store) ingestLayer(w workDir, r io.Reader, want ocispec.Descriptor,
 	}
 	defer bw.abort() // a no-op once the blob is committed
 
-	br := bufio.NewReaderSize(io.TeeReader(r, bw), 1<<16)
+	// The blob file is written and its digest computed on a goroutine of
+	// its own, which reads r ahead, while this one decompresses: the
+	// decompressor is the slowest step, and it does nothing else. Stopped
+	// before bw is committed or aborted.
+	ahead := tarball.ReadAhead(r, bw)
+	defer ahead.Close()
+	br := bufio.NewReaderSize(ahead, 1<<16)
 	head, _ := br.Peek(4)
 	desc.MediaType = layerMediaType(head)
 
@@ -79,6 +85,7 @@ func (s *Store) ingestLayer(w workDir, r io.Reader, want ocispec.Descriptor,
 	if _, err := io.Copy(io.Discard, br); err != nil {
 		return desc, layerInfo{}, err
 	}
+	ahead.Close() // r is read to its end: bw has every byte
 	if wantDiffID != "" && res.DiffID != wantDiffID {
 		return desc, layerInfo{}, fmt.Errorf("layer blob %s: uncompressed content has diffID %s, "+
 			"but the image config says %s: %w", blobName(want.Digest), res.DiffID, wantDiffID,

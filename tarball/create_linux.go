@@ -194,7 +194,6 @@ func (a *rootedApplier) symlink(parent *dirHandle, e entry) error {
 	err := a.create(parent, e, "symlinkat", func() error {
 		return unix.Symlinkat(e.hdr.Linkname, parent.fd, e.base)
 	})
-	a.invalidate()
 	if err != nil {
 		return err
 	}

@@ -36,10 +36,8 @@ type rootedApplier struct {
 	umask      uint32
 	umaskKnown bool
 
-	// parent caches the directory of the previous entry: a layer lists a
-	// directory's files one after another, and each lookup saved is an
-	// openat2(2) and a close(2).
-	parent dirHandle
+	// open caches the directories of recent entries.
+	open dirCache
 
 	dirs []dirMeta // directory modes and times, applied by finish
 }
@@ -47,9 +45,8 @@ type rootedApplier struct {
 // dirHandle is an open directory inside the layer.
 type dirHandle struct {
 	path  string // cleaned path inside the layer, "." for the root
-	fd    int    // O_PATH descriptor, or the root's; -1 when none
+	fd    int    // O_PATH descriptor, or the root's
 	owned bool   // whether fd is closed with the handle (not the root's)
-	stale bool   // an entry removed a path or made a symlink since the lookup
 
 	// newGid is the group a new entry in this directory gets: the
 	// directory's own when it is set-group-ID, the creator's otherwise.
@@ -80,7 +77,6 @@ func newApplier(dir string, log *slog.Logger) (applier, error) {
 		privileged: os.Geteuid() == 0,
 		uid:        os.Geteuid(),
 		gid:        os.Getegid(),
-		parent:     dirHandle{fd: -1},
 	}
 	a.umask, a.umaskKnown = readUmask()
 
@@ -102,9 +98,9 @@ func newApplier(dir string, log *slog.Logger) (applier, error) {
 	return a, nil
 }
 
-// close releases the cached directory and the root.
+// close releases the cached directories and the root.
 func (a *rootedApplier) close() error {
-	a.dropParent()
+	a.closeDirs()
 	if err := unix.Close(a.root); err != nil {
 		return &os.PathError{Op: "close", Path: ".", Err: err}
 	}

@@ -1,6 +1,7 @@
 package tarball
 
 import (
+	"container/list"
 	"errors"
 	"os"
 	"strings"
@@ -8,9 +9,26 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// maxOpenDirs bounds the directories the applier keeps open: a few
+// hundred descriptors, far below any limit on open files.
+const maxOpenDirs = 512
+
+// dirCache keeps the directories of recent entries open, the most recently
+// used first. A layer lists a directory's entries close together, but not
+// one after another: tar(1) descends into each subdirectory as it meets
+// it, and comes back. Each lookup saved is an openat2(2), an fstat(2), a
+// getxattr(2) and a close(2).
+type dirCache struct {
+	byPath map[string]*list.Element // of *dirHandle
+	order  list.List                // most recently used in front
+	// stale is set when an entry removed a path: a cached directory may
+	// be gone from the tree, and another entry may be in its place.
+	stale bool
+}
+
 // parentDir returns the directory dir of the layer, open, creating it and
 // any missing parents with mode 0755 as Docker does. The handle stays
-// valid until the next call.
+// valid until a later call.
 func (a *rootedApplier) parentDir(dir string) (*dirHandle, error) {
 	return a.cachedDir(dir, true)
 }
@@ -22,10 +40,14 @@ func (a *rootedApplier) lookupDir(dir string) (*dirHandle, error) {
 
 // cachedDir serves dir from the cache or looks it up inside the root.
 func (a *rootedApplier) cachedDir(dir string, create bool) (*dirHandle, error) {
-	if a.parent.fd >= 0 && !a.parent.stale && a.parent.path == dir {
-		return &a.parent, nil
+	c := &a.open
+	if c.stale {
+		a.closeDirs()
 	}
-	a.dropParent()
+	if el, ok := c.byPath[dir]; ok {
+		c.order.MoveToFront(el)
+		return el.Value.(*dirHandle), nil
+	}
 
 	fd, owned := a.root, false
 	if dir != "." {
@@ -49,31 +71,53 @@ func (a *rootedApplier) cachedDir(dir string, create bool) (*dirHandle, error) {
 		newGid = int(st.Gid)
 	}
 
-	a.parent = dirHandle{
+	if c.order.Len() >= maxOpenDirs {
+		oldest := c.order.Back()
+		c.order.Remove(oldest)
+		h := oldest.Value.(*dirHandle)
+		delete(c.byPath, h.path)
+		h.close()
+	}
+	h := &dirHandle{
 		path:       dir,
 		fd:         fd,
 		owned:      owned,
 		newGid:     newGid,
 		defaultACL: hasDefaultACL(fd),
 	}
-	return &a.parent, nil
-}
-
-// dropParent forgets the cached directory.
-func (a *rootedApplier) dropParent() {
-	if a.parent.owned {
-		unix.Close(a.parent.fd)
+	if c.byPath == nil {
+		c.byPath = map[string]*list.Element{}
 	}
-	a.parent = dirHandle{fd: -1}
+	c.byPath[dir] = c.order.PushFront(h)
+	return h, nil
 }
 
-// invalidate marks the cached directory stale after an entry removed a path
-// or created a symlink. The entry in progress may go on using the handle;
-// the next one looks its directory up again. With one directory cached
-// this is caution rather than need (an entry only changes paths below its
-// own directory), but it keeps a stale descriptor from ever being reused.
+// close closes the handle's descriptor unless it is the root's.
+func (h *dirHandle) close() {
+	if h.owned {
+		unix.Close(h.fd)
+	}
+}
+
+// closeDirs forgets every cached directory.
+func (a *rootedApplier) closeDirs() {
+	c := &a.open
+	for el := c.order.Front(); el != nil; el = el.Next() {
+		el.Value.(*dirHandle).close()
+	}
+	c.order.Init()
+	clear(c.byPath)
+	c.stale = false
+}
+
+// invalidate empties the cache at the next lookup, after an entry removed
+// a path: a cached descriptor still names the directory it was opened on,
+// which may now be out of the tree, with something else in its place. The
+// entry in progress may go on using its handle. Creating an entry, a
+// symlink included, changes what no existing path leads to, and keeps the
+// cache.
 func (a *rootedApplier) invalidate() {
-	a.parent.stale = true
+	a.open.stale = true
 }
 
 // openDir opens dir inside the root, creating what is missing when asked.

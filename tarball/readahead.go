@@ -41,6 +41,9 @@ type readAhead struct {
 	full chan *chunk
 	done chan struct{}
 	wg   sync.WaitGroup
+	// tee, when set, gets each chunk on the reading goroutine before the
+	// reader does (see [ReadAhead]).
+	tee io.Writer
 
 	// Owned by the reader.
 	cur  *chunk
@@ -53,19 +56,32 @@ type readAhead struct {
 // startReadAhead starts reading src on a new goroutine. It takes src over:
 // it is closed when the goroutine stops.
 func startReadAhead(src io.ReadCloser) *readAhead {
+	ra := newReadAhead(nil)
+	ra.hash = sha256.New()
+	ra.start(src)
+	return ra
+}
+
+// newReadAhead makes a readAhead that writes each chunk to tee, if set,
+// and hashes nothing; start starts it.
+func newReadAhead(tee io.Writer) *readAhead {
 	ra := &readAhead{
+		tee:  tee,
 		free: make(chan *chunk, chunkCount),
 		full: make(chan *chunk, chunkCount),
 		done: make(chan struct{}),
-		hash: sha256.New(),
 	}
 	for range chunkCount {
 		ra.free <- &chunk{}
 	}
+	return ra
+}
 
+// start starts reading src on a new goroutine, which closes src when it
+// stops.
+func (ra *readAhead) start(src io.ReadCloser) {
 	ra.wg.Add(1)
 	go ra.produce(src)
-	return ra
 }
 
 // produce fills free chunks from src until src ends or fails, or until stop
@@ -88,6 +104,11 @@ func (ra *readAhead) produce(src io.ReadCloser) {
 			c.buf = make([]byte, chunkSize)
 		}
 		c.n, c.err = fill(src, c.buf)
+		if ra.tee != nil && c.n > 0 {
+			if _, err := ra.tee.Write(c.buf[:c.n]); err != nil {
+				c.err = err
+			}
+		}
 
 		select {
 		case ra.full <- c:
@@ -148,7 +169,9 @@ func (ra *readAhead) next() bool {
 			return false
 		}
 		ra.cur, ra.off = c, 0
-		ra.hash.Write(c.buf[:c.n])
+		if ra.hash != nil {
+			ra.hash.Write(c.buf[:c.n])
+		}
 		ra.size += int64(c.n)
 	}
 	return true
@@ -183,4 +206,30 @@ func (ra *readAhead) stop() {
 		close(ra.done)
 	}
 	ra.wg.Wait()
+}
+
+// ReadAhead reads r on a goroutine of its own, ahead of the returned
+// reader, through a few buffers of 256 KiB, and writes each buffer to tee
+// there before handing it on. A layer blob is read so: the blob file is
+// written and its digest computed by that goroutine, while the reader's
+// goroutine decompresses the bytes before them, and neither waits for the
+// other's work. tee's error, if any, is returned by Read after the bytes
+// before it. Close stops the goroutine: once it returns, neither r nor tee
+// is used any more. It waits for a Read of r in progress to return, and
+// does not close r, which stays the caller's.
+func ReadAhead(r io.Reader, tee io.Writer) io.ReadCloser {
+	ra := newReadAhead(tee)
+	ra.start(io.NopCloser(r))
+	return &teeAhead{ra: ra}
+}
+
+// teeAhead is the reader [ReadAhead] returns: a readAhead without the
+// hashing of its chunks.
+type teeAhead struct{ ra *readAhead }
+
+func (t *teeAhead) Read(p []byte) (int, error) { return t.ra.Read(p) }
+
+func (t *teeAhead) Close() error {
+	t.ra.stop()
+	return nil
 }
