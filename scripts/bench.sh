@@ -2,8 +2,8 @@
 # bench.sh compares skiff with the standard tools on the same input, in one
 # run, and prints the ratios side by side:
 #
-#   sudo scripts/bench.sh                         # on /var/tmp, 5 runs
-#   sudo RUNS=7 BENCH_TMPDIR=/dev/shm scripts/bench.sh   # on tmpfs, 7 runs
+#   sudo scripts/bench.sh                         # on /var/tmp, 7 runs
+#   sudo RUNS=9 BENCH_TMPDIR=/dev/shm scripts/bench.sh   # on tmpfs, 9 runs
 #
 # Row by row, each tool does the same job on the same generated layer
 # (scripts/genlayer: ~185 MB of tar, ~20,000 files, gzip-compressed):
@@ -35,7 +35,7 @@ export PATH=/usr/local/go/bin:$PATH
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 
-RUNS=${RUNS:-5}
+RUNS=${RUNS:-7}
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/skiff-bench
 LAYER_SIZE=170000000
 LAYER_SEED=1
@@ -270,7 +270,7 @@ printf 'RUN on the big base <= 1.2x on busybox: %s (%.2fx).\n' \
 #   ps               skiff ps with 100 detached containers running
 #
 # Rows take turns, as above; each is the median of $CONTAINER_RUNS runs.
-CONTAINER_RUNS=${CONTAINER_RUNS:-21}
+CONTAINER_RUNS=${CONTAINER_RUNS:-41}
 for pkg in runc util-linux iproute2; do
 	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
 		apt-get install -y -q "$pkg" >/dev/null || die "cannot install $pkg"
