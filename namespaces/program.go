@@ -8,8 +8,9 @@ package namespaces
 // Both run the same code, [Init]. The small one starts sooner: a Go
 // program runs the initialisers of every package it links before main,
 // and skiff links HTTP, TLS, compression and netlink, none of which a
-// container's init needs. Here `skiff-init` starts in about 2.0 ms and
-// skiff in about 3.7 ms, and every container start waits for one of them.
+// container's init needs. Here `skiff-init` starts and exits in 2.0 ms and
+// skiff in 3.7 ms (each run by sh, 300 times), and every container start
+// waits for one of them.
 const InitProgram = "skiff-init"
 
 // NsenterEnvVar names the environment variable that asks the C constructor
