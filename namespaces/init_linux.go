@@ -92,6 +92,9 @@ var errParentGone = errors.New("parent closed the sync pipe")
 // runInit reads the message and runs the mode's steps. It returns only on
 // failure, or for a reaper whose command has ended.
 func runInit(mode string, errPipe, logFile *os.File) error {
+	if err := checkSchema(); err != nil {
+		return err
+	}
 	msg, err := readMessage()
 	if err != nil {
 		return err

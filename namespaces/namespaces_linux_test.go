@@ -413,6 +413,20 @@ func TestSkiffInitProgram(t *testing.T) {
 	}
 }
 
+// A skiff-init of another build than the skiff that starts it (one was
+// rebuilt, the other not) refuses to go on, and says what to do.
+func TestOtherBuildIsRefused(t *testing.T) {
+	requireContainers(t)
+	namespaces.SetMessageSchema(t, "0123456789abcdef")
+	res := run(t, newSpec(newRootfs(t), "true"))
+	if res.resumeErr == nil || !strings.Contains(res.resumeErr.Error(), "different builds") {
+		t.Errorf("Resume() = %v, want the init's \"different builds\" error", res.resumeErr)
+	}
+	if res.status.Code != 125 {
+		t.Errorf("exit status %+v, want 125", res.status)
+	}
+}
+
 func TestMounts(t *testing.T) {
 	requireContainers(t)
 	rootfs := newRootfs(t)

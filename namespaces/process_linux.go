@@ -287,7 +287,7 @@ func spawn(program, mode string, msg *initMessage, attr *syscall.SysProcAttr,
 	cmd := &exec.Cmd{
 		Path:        program,
 		Args:        []string{initArg0, mode},
-		Env:         append([]string{}, env...),
+		Env:         append([]string{schemaEnvVar + "=" + messageSchema()}, env...),
 		Stdin:       stdio.Stdin,
 		Stdout:      stdio.Stdout,
 		Stderr:      stdio.Stderr,
