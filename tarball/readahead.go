@@ -10,9 +10,9 @@ import (
 	"github.com/opencontainers/go-digest"
 )
 
-// The read-ahead buffers between the decompressing goroutine and its
-// reader: enough that neither waits for the other through a burst of small
-// files, and small enough to stay far from the memory bound of [Extract].
+// The read-ahead buffers between a reading goroutine and its reader:
+// enough that neither waits for the other through a burst of small files,
+// and small enough to stay far from the memory bound of [Extract].
 const (
 	chunkSize  = 256 << 10
 	chunkCount = 8
@@ -30,10 +30,12 @@ type chunk struct {
 	err error
 }
 
-// readAhead reads and decompresses a layer stream on its own goroutine,
-// ahead of its reader, through a bounded ring of chunks. The reader hashes
-// and counts each chunk as it takes it, so the diffID is computed in the
-// same single pass that feeds the tar reader.
+// readAhead reads a stream on its own goroutine, ahead of its reader,
+// through a bounded ring of chunks. Extract uses one on the decompressed
+// layer: the reading goroutine decompresses, and the reader hashes and
+// counts each chunk as it takes it, so the diffID is computed in the same
+// single pass that feeds the tar reader. [ReadAhead] uses one on the
+// compressed blob, with a tee and no hash.
 //
 // Read, drain and result are for one goroutine only.
 type readAhead struct {
@@ -49,7 +51,7 @@ type readAhead struct {
 	cur  *chunk
 	off  int
 	end  error
-	hash hash.Hash
+	hash hash.Hash // nil: chunks are not hashed
 	size int64
 }
 
