@@ -58,8 +58,8 @@ install_packages() {
 # container's /etc/passwd itself, and Go's resolver reads /etc/hosts and
 # /etc/resolv.conf as glibc's does. Without the cgo code of package net and
 # os/user, each skiff process starts about 0.5 ms sooner (perf stat of
-# `skiff --version` here, 100 runs each), and `skiff run` starts two. A
-# plain `go build ./cmd/skiff` works too.
+# `skiff --version` here, 100 runs each): the client, and the monitor of a
+# detached container. A plain `go build ./cmd/skiff` works too.
 SKIFF_BUILD_TAGS=netgo,osusergo
 
 # build_skiff OUT [GO BUILD FLAGS...] builds ./cmd/skiff into OUT with
