@@ -5,7 +5,7 @@
 // SKIFF_EXPLAIN=1) prints the narration on stderr:
 //
 //	[explain] clone3(CLONE_NEWNS|CLONE_NEWUTS|…|CLONE_INTO_CGROUP) = pid 4242
-//	          the container's init: a copy of skiff in new namespaces, … (docs/01-namespaces.md)
+//	          the container's init: skiff-init (or skiff again) in new namespaces, … (docs/01-namespaces.md)
 //	[explain] init: pivot_root(".", ".") in /var/lib/skiff/containers/…/rootfs
 //	          the overlay becomes the root; … (docs/02-root-filesystems.md)
 //

@@ -170,11 +170,12 @@ func (s *Store) Lookup(rawRef string) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	return lookupIn(images, rawRef)
+	return lookupID(images, rawRef)
 }
 
 // indexEntry returns the manifest digest of the entry of idx that ref
-// names: by its digest, or by the tag annotated on it.
+// names: by its digest, or by the tag annotated on it; the same rule as
+// lookupIn's, read from the index instead of loaded images.
 func indexEntry(idx *ocispec.Index, ref Reference) (digest.Digest, bool) {
 	for _, m := range idx.Manifests {
 		if ref.Digest != "" && ref.Digest == m.Digest {
@@ -204,7 +205,12 @@ func lookupIn(images []*Image, rawRef string) (*Image, error) {
 			}
 		}
 	}
+	return lookupID(images, rawRef)
+}
 
+// lookupID finds the image whose ID is rawRef: full, with or without
+// "sha256:", or any unique prefix of its hex digits.
+func lookupID(images []*Image, rawRef string) (*Image, error) {
 	prefix := strings.TrimPrefix(rawRef, "sha256:")
 	if !isHex(prefix) {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, rawRef)

@@ -122,7 +122,7 @@ func Start(spec *Spec, stdio Stdio, log *slog.Logger) (*Process, error) {
 		into = ", cgroup=" + spec.CgroupDir
 	}
 	explain.Step(log, explain.Namespaces,
-		"the container's init: a copy of skiff in new namespaces, waiting to be let go",
+		"the container's init: skiff-init (or skiff again) in new namespaces, waiting to be let go",
 		"clone3(%s%s) + execve(%q) = pid %d", strings.Join(names, "|"), into, program, p.Pid())
 	return p, nil
 }
@@ -205,8 +205,7 @@ func Join(pid int, spec *Spec, stdio Stdio, log *slog.Logger) (*Process, error) 
 	env := []string{NsenterEnvVar + "=" + strings.Join(fds, ",")}
 	msg := &initMessage{Spec: spec, LogLevel: childLevel(log)}
 	// Our own binary: the constructor that enters the namespaces is in it.
-	return spawn("/proc/self/exe", modeJoin, msg, &syscall.SysProcAttr{}, files, env, stdio,
-		log)
+	return spawn(SelfExe, modeJoin, msg, &syscall.SysProcAttr{}, files, env, stdio, log)
 }
 
 // openNamespaces opens the namespaces of process pid that differ from ours.

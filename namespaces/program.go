@@ -13,6 +13,11 @@ package namespaces
 // waits for one of them.
 const InitProgram = "skiff-init"
 
+// SelfExe is how a process names its own executable: the kernel's link
+// /proc/self/exe, which a process can execute to start its own program
+// again, whatever its path or name.
+const SelfExe = "/proc/self/exe"
+
 // NsenterEnvVar names the environment variable that asks the C constructor
 // of package nsenter to join a container's namespaces; nsenter_linux.c
 // reads the same name.

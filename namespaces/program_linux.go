@@ -21,26 +21,26 @@ func EnableJoin(entered func() bool) { joinEntered = entered }
 
 // initProgram returns the path of the program [Start] executes as the
 // init: [InitProgram] beside our own executable if it is there, or
-// /proc/self/exe. It is worked out once per process.
+// [SelfExe]. It is worked out once per process.
 var initProgram = sync.OnceValue(func() string {
 	self, err := os.Executable()
 	if err != nil {
-		return "/proc/self/exe"
+		return SelfExe
 	}
 	return initProgramBeside(self)
 })
 
 // initProgramBeside returns [InitProgram] in the directory of the
-// executable self if it is there and executable, or else /proc/self/exe.
+// executable self if it is there and executable, or else [SelfExe].
 func initProgramBeside(self string) string {
 	p := filepath.Join(filepath.Dir(self), InitProgram)
 	if unix.Access(p, unix.X_OK) == nil {
 		return p
 	}
-	return "/proc/self/exe"
+	return SelfExe
 }
 
 // InitProgramPath returns the program [Start] runs as a container's init
-// in this process: skiff-init beside the running binary, or
-// /proc/self/exe when there is none. skiff info shows it.
+// in this process: skiff-init beside the running binary, or [SelfExe] when
+// there is none. skiff info shows it.
 func InitProgramPath() string { return initProgram() }

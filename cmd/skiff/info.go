@@ -172,7 +172,7 @@ func hostInfo() []infoLine {
 // initProgramInfo names the program that becomes each container's first
 // process: skiff-init, or skiff itself when skiff-init is not beside it.
 func initProgramInfo(path string) string {
-	if path == "/proc/self/exe" {
+	if path == namespaces.SelfExe {
 		return "skiff itself (" + namespaces.InitProgram + " is not installed beside it)"
 	}
 	return path
@@ -628,7 +628,7 @@ func checkBusybox(path string) doctorCheck {
 // still start, with skiff itself as their init, only later.
 func checkInitProgram(path string) doctorCheck {
 	c := doctorCheck{what: namespaces.InitProgram + " beside skiff (containers start sooner)"}
-	if path == "/proc/self/exe" {
+	if path == namespaces.SelfExe {
 		c.missing = "not found"
 		c.fix = "go build -o $(dirname $(command -v skiff))/ ./cmd/skiff-init"
 		c.optional = true

@@ -49,8 +49,9 @@
 // # Building
 //
 // The constructor is compiled only when cgo is enabled (the default where a C
-// compiler exists). Without cgo, [Supported] is false and Join returns an
-// error instead of running a command outside the container.
+// compiler exists). With it, the package's init registers it with package
+// namespaces ([namespaces.EnableJoin]); without cgo nothing registers, and
+// Join returns an error instead of running a command outside the container.
 //
 // # Limitations
 //

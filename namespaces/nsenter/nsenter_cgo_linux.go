@@ -13,10 +13,6 @@ import "github.com/skiff-dev/skiff/namespaces"
 // package namespaces so, and how to know whether the constructor did.
 func init() { namespaces.EnableJoin(Entered) }
 
-// Supported reports whether this binary carries the C constructor. It is
-// true when the package was built with cgo.
-const Supported = true
-
 // Entered reports whether the constructor joined a container's namespaces in
 // this process, that is whether this process is the child it forked inside
 // them.

@@ -2,12 +2,6 @@
 
 package nsenter
 
-// Supported reports whether this binary carries the C constructor. It is
-// false here: the package was built without cgo, or not for Linux.
-const Supported = false
-
-// Entered reports whether the constructor joined a container's namespaces in
-// this process; without the constructor it never has.
-func Entered() bool {
-	return false
-}
+// Without cgo, or off Linux, there is no constructor: the package does not
+// register itself with package namespaces, whose Join then returns
+// ErrJoinUnsupported rather than run a command outside the container.
