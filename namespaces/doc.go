@@ -32,7 +32,7 @@
 // The names in [Spec.Namespaces] map to these flags; user and time
 // namespaces are not used (see Limitations).
 //
-// # Why re-execute /proc/self/exe
+// # Why execute a Go program again
 //
 // In C a runtime can fork(2), and the child, a copy of the parent with a
 // single thread, can unshare(2) namespaces and set itself up before exec.
@@ -44,12 +44,15 @@
 // caller outright (joining a mount namespace, creating or joining a user
 // namespace).
 //
-// So [Start] runs this same binary again, /proc/self/exe, through
-// [os/exec] with SysProcAttr.Cloneflags: the kernel creates the child
-// directly in the new namespaces, and the child's Go runtime starts there.
-// A hidden argv[0] marks the child as an init; [IsInit] recognises it and
-// [Init] runs the steps below. This is the shape of every Go runtime,
-// from runc to the 77 lines of "containers from scratch".
+// So [Start] executes a Go program through [os/exec] with
+// SysProcAttr.Cloneflags: the kernel creates the child directly in the new
+// namespaces, and the child's Go runtime starts there. The program is
+// skiff-init ([InitProgram]), which holds nothing but this package's init
+// and so starts sooner, or, where it is not installed beside skiff, this
+// same binary again, [SelfExe]. A hidden argv[0] marks the child as an
+// init; [IsInit] recognises it and [Init] runs the steps below. This is
+// the shape of every Go runtime, from runc to the 77 lines of
+// "containers from scratch".
 //
 // # The handshake
 //

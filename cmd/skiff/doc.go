@@ -33,11 +33,12 @@
 //
 // # The hidden roles of the binary
 //
-// There is one binary and no daemon, so skiff re-executes itself
-// (/proc/self/exe) for the processes a container needs: the container's
-// init (package namespaces: [namespaces.IsInit], [namespaces.Init]) and
-// the monitor of a detached container ([container.MonitorArg]). main
-// checks for those before it parses any flag. The cgo constructor of
+// There is no daemon, so skiff re-executes itself (/proc/self/exe) for the
+// processes a container needs: the monitor of a detached container
+// ([container.MonitorArg]), and the container's init (package namespaces:
+// [namespaces.IsInit], [namespaces.Init]) where skiff-init, the small
+// program of cmd/skiff-init made for that role, is not installed beside
+// skiff. main checks for those before it parses any flag. The cgo constructor of
 // package namespaces/nsenter runs even earlier, before the Go runtime
 // starts, for skiff exec.
 //

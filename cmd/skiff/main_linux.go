@@ -23,7 +23,8 @@ func main() {
 
 // runHiddenEntryPoints runs skiff as one of the processes it starts by
 // re-executing itself (/proc/self/exe), which users never type: a
-// container's init, or the monitor of a detached container. It does not
+// container's init (when skiff-init is not beside skiff), or the monitor of
+// a detached container. It does not
 // return if this process is one of them. main calls it first thing, and so
 // does the test binary, which re-executes itself the same way.
 func runHiddenEntryPoints() {
