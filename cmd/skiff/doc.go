@@ -38,9 +38,9 @@
 // ([container.MonitorArg]), and the container's init (package namespaces:
 // [namespaces.IsInit], [namespaces.Init]) where skiff-init, the small
 // program of cmd/skiff-init made for that role, is not installed beside
-// skiff. main checks for those before it parses any flag. The cgo constructor of
-// package namespaces/nsenter runs even earlier, before the Go runtime
-// starts, for skiff exec.
+// skiff. main checks for those before it parses any flag. The cgo
+// constructor of package namespaces/nsenter runs even earlier, before the
+// Go runtime starts, for skiff exec.
 //
 // # Output
 //
